@@ -1,0 +1,42 @@
+# Two commands: `make run` and `make test`. Everything else is set up on the way.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PODTWIN_CORPUS ?= ../shared/corpus
+DB ?= podtwin.db
+
+.PHONY: run test bench lint eval train clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# Ingest the sample corpus (the lex transcripts) into ./podtwin.db and list its episodes.
+run: $(STAMP)
+	$(BIN)/podtwin --db $(DB) ingest $(PODTWIN_CORPUS)/lex
+	$(BIN)/podtwin --db $(DB) episodes
+
+# Lint, then the whole test suite (reads the real corpus at $PODTWIN_CORPUS).
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest
+
+# Speed and memory benchmarks; figures go to docs/benchmarks.md by hand, with the machine.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_ingest.py
+
+# Quality figures on the measure split.
+eval: $(STAMP)
+	$(BIN)/podtwin eval sentences
+	$(BIN)/podtwin eval sponsors
+
+# Rebuild the shipped model weights from the train split (needs torch: pip install torch==2.13.0).
+train: $(STAMP)
+	$(BIN)/python -m podtwin.text.train_punctuator
+	$(BIN)/python -m podtwin.clean.train_sponsors
+
+clean:
+	rm -rf $(VENV) $(DB) .pytest_cache .ruff_cache

@@ -1,0 +1,154 @@
+"""Episode metadata inferred from the transcript itself, never from its file name.
+
+Precedence, most trusted first: what the file states (front matter, header line),
+then the host's own formulas ("The following is a conversation with X", "Today my
+guest is X", "This is the X podcast", "here's X", sign-off lines).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from podtwin.formats.base import Transcript
+from podtwin.speakers.names import name_at, name_key, normalize_label
+from podtwin.text.segmenter import Sentence
+
+_ORDINALS = {w: i for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), 1)}
+_GUEST_CUES = [
+    re.compile(r"\bthe following is a conversation with\s+", re.I),
+    re.compile(r"\b(?:today,?\s+)?my guests? (?:today )?(?:is|are)\s+", re.I),
+    re.compile(r"\bi'?m (?:joined|here) (?:today )?(?:by|with)\s+", re.I),
+]
+_HANDOFF_NAME = re.compile(r"\b(?:here'?s|here is) (?:my conversation with\s+)?", re.I)
+_SIGNOFF_NAME = re.compile(r"\bthanks? (?:you )?for listening to this conversation with\s+", re.I)
+_SHOW = re.compile(
+    r"\b(?:this is|welcome to|on this)\s+(?:the\s+|a\s+)?((?:[\w'’.-]+\s+){0,3}?[\w'’.-]+)\s+podcast\b", re.I
+)
+_APPEARANCE = re.compile(r"\b(?:his|her|their) (\w+) time on (?:this|the) (?:[\w' ]{0,40})?podcast", re.I)
+# How much of the start and end of an episode holds the host's formulas.
+OPENING_WORDS = 4000
+CLOSING_WORDS = 1500
+
+
+@dataclass
+class EpisodeInfo:
+    show: str | None = None
+    host: str | None = None
+    guests: list[str] = field(default_factory=list)
+    title: str | None = None
+    number: int | None = None
+    date: str | None = None
+    appearance: int | None = None
+    # field -> where the value came from ("front matter", "header", "intro", "handoff", ...)
+    evidence: dict[str, str] = field(default_factory=dict)
+
+
+def infer_episode_info(transcript: Transcript, sentences: list[Sentence]) -> EpisodeInfo:
+    """Show, host, guests, title, number and date of one transcript."""
+    meta = transcript.metadata
+    info = EpisodeInfo()
+    origin = "header" if transcript.format == "scraped" else "front matter"
+    for key in ("title", "number", "date", "show", "host"):
+        if meta.get(key) is not None:
+            setattr(info, key, meta[key])
+            info.evidence[key] = origin
+    if meta.get("guests"):
+        info.guests = [normalize_label(g) or g for g in meta["guests"]]
+        info.evidence["guests"] = origin
+
+    opening, closing = _edges(sentences)
+    if not info.guests:
+        for cue_list, source in ((_GUEST_CUES, "intro"), ([_HANDOFF_NAME], "handoff"), ([_SIGNOFF_NAME], "sign-off")):
+            name = _first_name_after(cue_list, opening if source != "sign-off" else closing)
+            if name:
+                info.guests = [name]
+                info.evidence["guests"] = source
+                break
+    if not info.show:
+        for s in opening + closing:
+            m = _SHOW.search(s.text)
+            if m and not m.group(1).lower().startswith(("this", "that", "the ")):
+                info.show = _show_name(m.group(1))
+                info.evidence["show"] = "spoken"
+                break
+    if not info.host:
+        info.host = _host(transcript, sentences, info)
+        if info.host:
+            info.evidence["host"] = "speaker labels" if _labelled(sentences) else "show name"
+    for s in opening:
+        m = _APPEARANCE.search(s.text)
+        if m and m.group(1).lower() in _ORDINALS:
+            info.appearance = _ORDINALS[m.group(1).lower()]
+            break
+    return info
+
+
+def host_from_show(show: str | None) -> str | None:
+    """'Lex Fridman Podcast' -> 'Lex Fridman'; "Lenny's Podcast" -> 'Lenny'."""
+    if not show:
+        return None
+    name = re.sub(r"\b(?:the|podcast|show)\b", " ", show, flags=re.I)
+    name = re.sub(r"['’]s\b", "", name)
+    name = " ".join(name.split())
+    return name or None
+
+
+def _show_name(spoken: str) -> str:
+    words = spoken.split()
+    if all(w.islower() for w in words):
+        words = [w.capitalize() for w in words]
+    return " ".join(words) + " Podcast"
+
+
+def _edges(sentences: list[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
+    opening: list[Sentence] = []
+    words = 0
+    for s in sentences:
+        opening.append(s)
+        words += s.text.count(" ") + 1
+        if words > OPENING_WORDS:
+            break
+    closing: list[Sentence] = []
+    words = 0
+    for s in reversed(sentences):
+        closing.insert(0, s)
+        words += s.text.count(" ") + 1
+        if words > CLOSING_WORDS:
+            break
+    return opening, closing
+
+
+def _first_name_after(cues: list[re.Pattern], sentences: list[Sentence]) -> str | None:
+    for s in sentences:
+        for cue in cues:
+            m = cue.search(s.text)
+            if m:
+                name = name_at(s.text, m.end())
+                if name and len(name.split()) >= 2:
+                    return name
+    return None
+
+
+def _labelled(sentences: list[Sentence]) -> bool:
+    return any(s.speaker for s in sentences)
+
+
+def _host(transcript: Transcript, sentences: list[Sentence], info: EpisodeInfo) -> str | None:
+    """Labelled: the non-guest who speaks most; unlabelled: the name in the show's title."""
+    if _labelled(sentences):
+        guest_keys = {name_key(g) for g in info.guests}
+        words: Counter[str] = Counter()
+        for s in sentences:
+            label = normalize_label(s.speaker)
+            if label and not _is_guest(label, guest_keys):
+                words[label] += s.text.count(" ") + 1
+        if words:
+            return words.most_common(1)[0][0]
+    return host_from_show(info.show)
+
+
+def _is_guest(label: str, guest_keys: set[str]) -> bool:
+    key = name_key(label)
+    return any(key == g or (len(key) >= 3 and (g.startswith(key) or key.startswith(g))) for g in guest_keys)

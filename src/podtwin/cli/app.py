@@ -1,0 +1,42 @@
+"""The `podtwin` command: a thin layer that opens the library, calls one function, prints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from podtwin.cli import episodes as episodes_commands
+from podtwin.cli import eval as eval_commands
+from podtwin.cli import ingest as ingest_commands
+from podtwin.store.library import default_db_path
+
+app = typer.Typer(
+    help="podtwin: AI twins of a podcast's host and guests, built from their transcripts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="Library file (env PODTWIN_DB, default ./podtwin.db).", show_default=False),
+    ] = None,
+) -> None:
+    ctx.obj = {"db": db or default_db_path()}
+
+
+ingest_commands.register(app)
+episodes_commands.register(app)
+app.add_typer(eval_commands.app, name="eval")
+
+
+def debug() -> bool:
+    """PODTWIN_DEBUG=1 re-raises errors with their traceback instead of a one-line message."""
+    return os.environ.get("PODTWIN_DEBUG", "") not in ("", "0")

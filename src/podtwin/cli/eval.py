@@ -1,0 +1,76 @@
+"""`podtwin eval ...`: quality figures against labelled transcripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from podtwin.cli.common import print_json
+from podtwin.corpus import lenny_files, split
+
+app = typer.Typer(help="Measure quality against labelled transcripts.", no_args_is_help=True)
+
+
+def _paths(paths: list[Path] | None, part: str) -> list[Path]:
+    if paths:
+        out: list[Path] = []
+        for p in paths:
+            out.extend(sorted(p.rglob("*.md")) if p.is_dir() else [p])
+        return out
+    return split(lenny_files(), part)
+
+
+@app.command("sentences")
+def eval_sentences(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")] = None,
+    part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Sentence-boundary F1 of the punctuator on labelled text stripped of punctuation and casing."""
+    from podtwin.text.evaluate import evaluate_sentence_boundaries
+
+    files = _paths(paths, part)
+    if not files:
+        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
+    result = evaluate_sentence_boundaries(files)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"files {result['files']}  words {result['words']:,}  ({part if not paths else 'given paths'})")
+    typer.echo(f"{'':22}{'precision':>10}{'recall':>10}{'F1':>10}")
+    typer.echo(f"{'punctuator':22}{result['precision']:10.3f}{result['recall']:10.3f}{result['f1']:10.3f}")
+    base = result["baseline"]
+    typer.echo(f"{'baseline (every N)':22}{base['precision']:10.3f}{base['recall']:10.3f}{base['f1']:10.3f}")
+    typer.echo(
+        f"{'question marks':22}{result['question_precision']:10.3f}"
+        f"{result['question_recall']:10.3f}{result['question_f1']:10.3f}"
+    )
+    typer.echo(f"speed {result['words_per_second']:,.0f} words/s")
+
+
+@app.command("sponsors")
+def eval_sponsors(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")] = None,
+    part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Sponsor-read tagging precision/recall/F1, with and without paragraph breaks."""
+    from podtwin.clean.evaluate_sponsors import evaluate_sponsor_tagging
+
+    files = _paths(paths, part)
+    if not files:
+        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
+    result = evaluate_sponsor_tagging(files)
+    print_json(result) if as_json else _print_nested(result)
+
+
+def _print_nested(data, indent: int = 0) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            typer.echo(" " * indent + f"{key}:")
+            _print_nested(value, indent + 2)
+        else:
+            shown = f"{value:.3f}" if isinstance(value, float) else value
+            typer.echo(" " * indent + f"{key}: {shown}")

@@ -1,0 +1,121 @@
+"""Named, append-only schema migrations, applied in order when a library opens.
+
+Each runs in its own transaction with its own record in `_migrations`; never edit one
+that has shipped, add the next.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE shows (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            host TEXT
+        );
+        CREATE TABLE episodes (
+            id INTEGER PRIMARY KEY,
+            show_id INTEGER REFERENCES shows(id),
+            spoken_show TEXT,            -- the show's name as this episode gives it
+            number INTEGER,
+            title TEXT,
+            host TEXT,
+            guests TEXT NOT NULL DEFAULT '[]',   -- JSON list of names
+            date TEXT,
+            appearance INTEGER,          -- "his fourth time on this podcast"
+            words INTEGER NOT NULL DEFAULT 0,
+            evidence TEXT NOT NULL DEFAULT '{}', -- JSON: field -> where it was read
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            content_hash TEXT NOT NULL UNIQUE,
+            format TEXT NOT NULL,
+            chars INTEGER NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            text TEXT NOT NULL,          -- the decoded source, so offsets stay checkable
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX sources_episode ON sources(episode_id);
+        CREATE INDEX sources_path ON sources(path);
+        CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN
+                ('cold_open', 'intro', 'sponsor', 'handoff', 'conversation', 'outro')),
+            first_sentence INTEGER NOT NULL,
+            last_sentence INTEGER NOT NULL,
+            words INTEGER NOT NULL,
+            UNIQUE (episode_id, idx)
+        );
+        CREATE TABLE sentences (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            speaker TEXT,
+            kind TEXT NOT NULL,
+            start_char INTEGER NOT NULL,
+            end_char INTEGER NOT NULL,
+            start_s REAL,
+            end_s REAL,
+            restored INTEGER NOT NULL DEFAULT 0,  -- boundary placed by the punctuator
+            text TEXT NOT NULL,
+            UNIQUE (episode_id, idx)
+        );
+        CREATE INDEX sentences_source ON sentences(source_id);
+        """
+    )
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the migration's transaction first; run statements one by one.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[str]:
+    """Apply what is missing; return the names applied."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    known = {name for name, _ in MIGRATIONS}
+    unknown = done - known
+    if unknown:
+        from podtwin.errors import LibraryError
+
+        raise LibraryError(
+            f"this library was written by a newer podtwin (migrations {sorted(unknown)}); upgrade podtwin to open it"
+        )
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            fn(db)
+            db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [name])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

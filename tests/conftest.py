@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podtwin.corpus import corpus_dir
+from podtwin.ingest import ingest
+from podtwin.store.library import Library
+
+
+@pytest.fixture(autouse=True)
+def isolated_library(tmp_path, monkeypatch):
+    """Every test gets its own library path; nothing touches ./podtwin.db."""
+    monkeypatch.setenv("PODTWIN_DB", str(tmp_path / "library.db"))
+    return tmp_path / "library.db"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    root = corpus_dir()
+    assert (root / "lex").is_dir() and (root / "lenny").is_dir(), (
+        f"the shared corpus is not at {root}: set PODTWIN_CORPUS"
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def lex_library(tmp_path_factory, corpus) -> Path:
+    """A library holding the five real lex transcripts (built once per test run)."""
+    path = tmp_path_factory.mktemp("lex") / "lex.db"
+    with Library(path) as library:
+        report = ingest(library, [corpus / "lex"])
+    assert report.ok, report.failed
+    return path
