@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from podtwin.clean.metadata import EpisodeInfo, infer_episode_info
@@ -189,7 +189,7 @@ def ingest(
         else:
             known.add(digest)
             todo.append(f)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     with library.atomic() as db:
         for result in _process_all(todo, workers):
             if isinstance(result, tuple):
@@ -257,7 +257,19 @@ def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
         """INSERT INTO sentences (episode_id, idx, source_id, speaker, kind, start_char, end_char,
                                   start_s, end_s, restored, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            (episode_id, i, source_id, s.speaker, s.kind, s.start_char, s.end_char, s.start_s, s.end_s, s.restored, s.text)
+            (
+                episode_id,
+                i,
+                source_id,
+                s.speaker,
+                s.kind,
+                s.start_char,
+                s.end_char,
+                s.start_s,
+                s.end_s,
+                s.restored,
+                s.text,
+            )
             for i, s in enumerate(pf.sentences)
         ),
     )

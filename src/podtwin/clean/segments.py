@@ -73,10 +73,14 @@ def tag_kinds(sentences: list[Sentence], sponsor: list[bool]) -> list[str]:
         if handoff is not None:
             kinds[handoff] = "handoff"
             # "This is the X podcast." said just before the handoff belongs to it.
-            if handoff > intro_start and re.search(r"\bthis is (?:the |a )?[\w'’ ]{0,40}podcast\b", sentences[handoff - 1].text, re.I):
+            if handoff > intro_start and re.search(
+                r"\bthis is (?:the |a )?[\w'’ ]{0,40}podcast\b", sentences[handoff - 1].text, re.I
+            ):
                 kinds[handoff - 1] = "handoff"
     closing_start = n - max(1, int(n * CLOSING_SHARE))
-    outro = next((i for i in range(max(closing_start, (handoff or 0) + 1), n) if _OUTRO.search(sentences[i].text)), None)
+    outro = next(
+        (i for i in range(max(closing_start, (handoff or 0) + 1), n) if _OUTRO.search(sentences[i].text)), None
+    )
     if outro is not None:
         for i in range(outro, n):
             kinds[i] = "outro"
@@ -114,8 +118,10 @@ def _paragraph_end(sentences: list[Sentence], start: int) -> int:
     if speaker is None:
         return start + 1
     i = start + 1
-    while i < len(sentences) and sentences[i].speaker == speaker and not (
-        sentences[i].paragraph_start and _looks_like_conversation(sentences[i].text)
+    while (
+        i < len(sentences)
+        and sentences[i].speaker == speaker
+        and not (sentences[i].paragraph_start and _looks_like_conversation(sentences[i].text))
     ):
         i += 1
     return i

@@ -24,7 +24,9 @@ def _paths(paths: list[Path] | None, part: str) -> list[Path]:
 
 @app.command("sentences")
 def eval_sentences(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
+    ] = None,
     part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -52,7 +54,9 @@ def eval_sentences(
 
 @app.command("sponsors")
 def eval_sponsors(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
+    ] = None,
     part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

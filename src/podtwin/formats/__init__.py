@@ -20,6 +20,7 @@ __all__ = [
     "Transcript",
     "Utterance",
     "decode",
+    "parse_transcript",
     "read_transcript",
     "readers",
     "register_reader",

@@ -1,18 +1,19 @@
 """Speaker-labelled Markdown with YAML front matter, as published for Lenny's Podcast:
 
-    ---
-    guest: Annie Duke
-    ---
-    # Title
-    ## Transcript
-    Annie Duke (00:00:16):
-    People generally think ...
-    (00:01:51):
-    continuation by the same speaker ...
+---
+guest: Annie Duke
+---
+# Title
+## Transcript
+Annie Duke (00:00:16):
+People generally think ...
+(00:01:51):
+continuation by the same speaker ...
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -26,12 +27,14 @@ from podtwin.formats.markup import copy_unescaped
 _TIME = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d+)?"
 _NAME = r"[A-Z\u00C0-\u024F][\w.'’‘\-]*(?:,?[ \t]+[\w.'’‘\-&]+){0,5}?(?:[ \t]*\([^()\n]{1,20}\))?"
 # Three label styles: "Name (00:01:02):" alone on a line, "Name:" alone on a line,
-# and "[00:01:02] Name: text" inline. "(00:01:51):" continues the previous speaker.
+# and "[00:01:02] Name: text" inline. Whitespace runs are possessive (*+) so a line of
+# spaces cannot make adjacent runs backtrack against each other. "(00:01:51):" continues the previous speaker.
 _LABEL = re.compile(
-    rf"^[ \t]*(?:\*\*)?(?:"
-    rf"(?P<name_a>[^\s()*][^\n()*]{{0,80}}?(?:[ \t]*\([^()\n]{{1,20}}\))?)?[ \t]*(?:\*\*)?[ \t]*\((?P<time_a>{_TIME})\)[ \t]*:?[ \t]*(?:\*\*)?[ \t]*$"
-    rf"|(?P<name_b>{_NAME}):(?:\*\*)?[ \t]*$"
-    rf"|\[(?P<time_c>{_TIME})\][ \t]*(?:(?P<name_c>{_NAME}):)?[ \t]*"
+    rf"^[ \t]*+(?:\*\*)?(?:"
+    rf"(?P<name_a>[^\s()*][^\n()*]{{0,80}}?(?:[ \t]*+\([^()\n]{{1,20}}\))?)?"
+    rf"[ \t]*+(?:\*\*)?[ \t]*+\((?P<time_a>{_TIME})\)[ \t]*+:?[ \t]*+(?:\*\*)?[ \t]*+$"
+    rf"|(?P<name_b>{_NAME}):(?:\*\*)?[ \t]*+$"
+    rf"|\[(?P<time_c>{_TIME})\][ \t]*+(?:(?P<name_c>{_NAME}):)?[ \t]*+"
     rf")",
     re.MULTILINE,
 )
@@ -50,11 +53,15 @@ def seconds(stamp: str) -> float:
 def parse_front_matter(block: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(block)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):
+        # Broken front matter costs its metadata, never the transcript.
         return {}
     if not isinstance(data, dict):
         return {}
-    meta: dict[str, Any] = {"front_matter": {str(k): _plain(v) for k, v in data.items()}}
+    try:
+        meta: dict[str, Any] = {"front_matter": {str(k): _plain(v) for k, v in data.items()}}
+    except RecursionError:  # a self-referencing YAML alias
+        return {}
     if isinstance(data.get("title"), str):
         meta["title"] = " ".join(data["title"].split())
     guest = data.get("guest") or data.get("guests")
@@ -79,14 +86,20 @@ def parse_front_matter(block: str) -> dict[str, Any]:
             meta["date"] = value[:10]
             break
     for key in ("episode", "number", "episode_number"):
-        if isinstance(data.get(key), int):
-            meta["number"] = data[key]
-    if isinstance(data.get("duration_seconds"), (int, float)):
+        if _finite_number(data.get(key)) and float(data[key]).is_integer():
+            meta["number"] = int(data[key])
+    if _finite_number(data.get("duration_seconds")):
         meta["duration_s"] = float(data["duration_seconds"])
     return meta
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, list):
@@ -121,7 +134,9 @@ class LabelledMarkdownReader:
         start_s: float | None = None
         labels = list(_LABEL.finditer(source, body_start))
         # Regions of text between labels; text before the first label is headings/preamble.
-        bounds = [(m.end(), labels[i + 1].start() if i + 1 < len(labels) else len(source)) for i, m in enumerate(labels)]
+        bounds = [
+            (m.end(), labels[i + 1].start() if i + 1 < len(labels) else len(source)) for i, m in enumerate(labels)
+        ]
         preamble_end = labels[0].start() if labels else len(source)
         for h in _HEADING.finditer(source, body_start, preamble_end):
             if "title" not in metadata and h.group(1).lower() != "transcript":

@@ -24,7 +24,7 @@ def find_header(source: str) -> str | None:
     """The line this page repeats as a header, or None."""
     lines = [line.strip() for line in source.splitlines()]
     counts = Counter(line for line in lines if 8 <= len(line) <= 300)
-    repeated = [(n, line) for line, n in counts.items() if n >= MIN_REPEATS and not _is_prose(line)]
+    repeated = [(n, line) for line, n in counts.items() if n >= MIN_REPEATS and _header_shaped(line)]
     if repeated:
         return max(repeated)[1]
     first = next((line for line in lines if line), "")
@@ -33,9 +33,10 @@ def find_header(source: str) -> str | None:
     return None
 
 
-def _is_prose(line: str) -> bool:
-    # A repeated sentence of speech ("Yeah." "Thank you.") is not a header.
-    return len(line) < 25 and not line.startswith("[")
+def _header_shaped(line: str) -> bool:
+    # A sentence said three times ("This episode is brought to you by Acme.") is speech, not a header:
+    # a header carries a tag, a show/title separator or an episode number.
+    return bool(_HEADER_SHAPE.match(line) or re.search(r"\s[/|]\s", line) or _NUMBER.search(line))
 
 
 def parse_header(header: str) -> dict[str, Any]:
@@ -69,7 +70,7 @@ class ScrapedPageReader:
         builder = TextBuilder(source)
         cursor = 0
         if header:
-            pattern = re.compile(r"\s*^[ \t]*" + re.escape(header) + r"[ \t]*$\s*", re.MULTILINE)
+            pattern = re.compile(r"(?<!\s)\s*^[ \t]*" + re.escape(header) + r"[ \t]*$\s*", re.MULTILINE)
             for m in pattern.finditer(source):
                 copy_unescaped(builder, cursor, m.start())
                 # One space stands for the whole cut (header and the blank lines around it).

@@ -180,7 +180,8 @@ def resolve_episode(library: Library, selector: str) -> int:
             raise EpisodeNotFound(selector, f"{len(rows)} episodes have number {digits}; use an id")
     needle = text.lower()
     matches = [
-        e for e in library.episodes()
+        e
+        for e in library.episodes()
         if needle in (e["title"] or "").lower() or any(needle in g.lower() for g in e["guests"])
     ]
     if len(matches) == 1:

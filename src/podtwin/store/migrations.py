@@ -82,7 +82,7 @@ def m001_initial(db: sqlite3.Connection) -> None:
             UNIQUE (episode_id, idx)
         );
         CREATE INDEX sentences_source ON sentences(source_id);
-        """
+        """,
     )
 
 

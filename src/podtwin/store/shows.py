@@ -62,9 +62,7 @@ def reconcile_shows(db: sqlite3.Connection) -> None:
         for e in members:
             evidence = json.loads(e["evidence"])
             episode_host = e["host"]
-            if host and (
-                evidence.get("host") == "show name" or not episode_host or _completes(episode_host, host)
-            ):
+            if host and (evidence.get("host") == "show name" or not episode_host or _completes(episode_host, host)):
                 episode_host = host
             db.execute("UPDATE episodes SET show_id = ?, host = ? WHERE id = ?", [show_id, episode_host, e["id"]])
     db.execute("UPDATE episodes SET show_id = NULL WHERE spoken_show IS NULL")
@@ -85,7 +83,8 @@ def _show_host(show: str, members: list[sqlite3.Row]) -> str | None:
     labelled = Counter(
         e["host"]
         for e in members
-        if e["host"] and json.loads(e["evidence"]).get("host") == "speaker labels"
+        if e["host"]
+        and json.loads(e["evidence"]).get("host") == "speaker labels"
         and name_key(e["host"]).startswith(key)
     )
     if labelled:

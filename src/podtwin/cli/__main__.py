@@ -1,0 +1,3 @@
+from podtwin.cli import main
+
+main()

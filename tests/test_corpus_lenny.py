@@ -1,0 +1,74 @@
+"""All 253 labelled lenny transcripts ingest with their front matter and speaker labels."""
+
+from collections import Counter
+
+import pytest
+import yaml
+
+from podtwin.ingest import ingest
+from podtwin.speakers.names import normalize_label
+from podtwin.store.library import Library
+
+
+@pytest.fixture(scope="module")
+def lenny_library(tmp_path_factory, corpus):
+    path = tmp_path_factory.mktemp("lenny") / "lenny.db"
+    with Library(path) as library:
+        report = ingest(library, [corpus / "lenny"])
+    assert report.ok, report.failed
+    assert len(report.added) == 253
+    return path
+
+
+def front_matter(path):
+    return yaml.safe_load(path.read_text().split("---", 2)[1])
+
+
+def test_every_file_has_guest_title_and_date_from_front_matter(lenny_library, corpus):
+    with Library(lenny_library) as library:
+        rows = library.db.execute(
+            "SELECT s.path, e.title, e.guests, e.date FROM episodes e JOIN sources s ON s.episode_id = e.id"
+        ).fetchall()
+    assert len(rows) == 253
+    for path, title, guests, date in rows:
+        fm = front_matter(corpus / "lenny" / path.rsplit("/", 1)[1])
+        assert title == " ".join(fm["title"].split()) if "title" in fm else title is None
+        assert fm["guest"].split(" & ")[0] in guests
+        if "publish_date" in fm:
+            assert date == str(fm["publish_date"])
+
+
+def test_speakers_come_from_the_labels(lenny_library, corpus):
+    with Library(lenny_library) as library:
+        path = str((corpus / "lenny" / "annie-duke.md").resolve())
+        episode_id = library.db.execute("SELECT episode_id FROM sources WHERE path = ?", [path]).fetchone()[0]
+        sentences = list(library.sentences(episode_id))
+    assert all(s["speaker"] for s in sentences)
+    labels = Counter(
+        normalize_label(line.rsplit("(", 1)[0])
+        for line in (corpus / "lenny" / "annie-duke.md").read_text().splitlines()
+        if line.endswith("):") and not line.startswith("(")
+    )
+    assert {s["speaker"] for s in sentences} == set(labels)
+    first = sentences[0]
+    assert (first["speaker"], first["start_s"]) == ("Annie Duke", 0)
+    assert all(s["end_s"] >= s["start_s"] for s in sentences if s["end_s"] is not None)
+
+
+def test_show_and_host_learned_across_episodes(lenny_library):
+    with Library(lenny_library) as library:
+        episodes = library.episodes()
+    assert {e["show"] for e in episodes} == {"Lenny's Podcast"}
+    hosts = Counter(e["host"] for e in episodes)
+    assert hosts.most_common(1)[0] == ("Lenny Rachitsky", hosts["Lenny Rachitsky"])
+    assert hosts["Lenny Rachitsky"] >= 245
+
+
+def test_sponsor_reads_are_tagged_and_kept(lenny_library):
+    with Library(lenny_library) as library:
+        kinds = Counter(
+            r[0] for r in library.db.execute("SELECT kind FROM sentences WHERE text LIKE '%brought to you by%'")
+        )
+        total = library.db.execute("SELECT count(*) FROM sentences WHERE kind = 'sponsor'").fetchone()[0]
+    assert kinds["sponsor"] / sum(kinds.values()) > 0.9
+    assert total > 1000

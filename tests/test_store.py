@@ -1,0 +1,89 @@
+import sqlite3
+
+import pytest
+
+from podtwin.errors import EpisodeNotFound, LibraryError
+from podtwin.store.library import Library, resolve_episode
+from podtwin.store.migrations import MIGRATIONS
+
+
+def test_blank_file_gets_every_migration(tmp_path):
+    path = tmp_path / "new.db"
+    with Library(path) as library:
+        done = [r[0] for r in library.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+        tables = {r[0] for r in library.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert done == [name for name, _ in MIGRATIONS]
+    assert {"episodes", "sources", "sentences", "segments", "shows"} <= tables
+
+
+def test_reopening_applies_nothing_twice(tmp_path):
+    path = tmp_path / "lib.db"
+    Library(path).close()
+    with Library(path) as library:
+        assert library.db.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_library_from_a_newer_podtwin_is_refused(tmp_path):
+    path = tmp_path / "lib.db"
+    Library(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO _migrations VALUES ('m999_future', 'now')")
+    db.commit()
+    db.close()
+    with pytest.raises(LibraryError, match="newer podtwin"):
+        Library(path)
+
+
+def test_not_a_library(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(LibraryError, match="not a podtwin library"):
+        Library(path)
+    with pytest.raises(LibraryError, match="run `podtwin ingest"):
+        Library(tmp_path / "missing.db", create=False)
+
+
+def test_atomic_rolls_back_everything_on_error(tmp_path):
+    with Library(tmp_path / "lib.db") as library:
+        with pytest.raises(RuntimeError):
+            with library.atomic() as db:
+                db.execute("INSERT INTO shows (name) VALUES ('a')")
+                with library.atomic():
+                    db.execute("INSERT INTO shows (name) VALUES ('b')")
+                raise RuntimeError("boom")
+        assert library.db.execute("SELECT count(*) FROM shows").fetchone()[0] == 0
+
+
+def test_nested_atomic_failure_keeps_outer_work(tmp_path):
+    with Library(tmp_path / "lib.db") as library:
+        with library.atomic() as db:
+            db.execute("INSERT INTO shows (name) VALUES ('kept')")
+            with pytest.raises(RuntimeError):
+                with library.atomic():
+                    db.execute("INSERT INTO shows (name) VALUES ('dropped')")
+                    raise RuntimeError
+        names = [r[0] for r in library.db.execute("SELECT name FROM shows")]
+    assert names == ["kept"]
+
+
+def _episode(db, title, number=None, guests="[]"):
+    return db.execute(
+        "INSERT INTO episodes (title, number, guests, created_at, updated_at) VALUES (?, ?, ?, 'now', 'now')",
+        [title, number, guests],
+    ).lastrowid
+
+
+def test_resolve_episode_by_id_number_title_and_guest(tmp_path):
+    with Library(tmp_path / "lib.db") as library:
+        with library.atomic() as db:
+            a = _episode(db, "Engines and poetry", 398, '["Ada Lovelace"]')
+            b = _episode(db, "Ships in port", 7, '["Grace Hopper"]')
+        assert resolve_episode(library, str(a)) == a
+        assert resolve_episode(library, "#398") == a
+        assert resolve_episode(library, "398") == a
+        assert resolve_episode(library, "poetry") == a
+        assert resolve_episode(library, "grace") == b
+        with pytest.raises(EpisodeNotFound, match="matches 2 episodes"):
+            resolve_episode(library, "e")
+        with pytest.raises(EpisodeNotFound, match="no episode"):
+            resolve_episode(library, "nobody")
