@@ -24,7 +24,10 @@ Pat Host (00:00:12):
 Welcome to the Harbour Podcast. Today my guest is Grace Hopper. Enjoy this episode with Grace Hopper.
 
 (00:00:30):
-This episode is brought to you by Acme. Acme makes rockets for everyone. Go to acme.com/harbour to get a discount.
+This episode is brought to you by Acme, the rocket platform product teams use to ship faster. \
+Acme helps you launch experiments, track every metric and roll back in one click. \
+Thousands of startups rely on Acme every day. Get started for free and get thirty percent off your first year. \
+Visit acme.com/harbour to get started. That's acme.com/harbour.
 
 Pat Host (00:01:00):
 Grace, thank you so much for being here. What is a nanosecond?
@@ -92,7 +95,10 @@ def test_export_jsonl_fields_offsets_and_kinds(db, tmp_path):
         assert source[row["start_char"] : row["end_char"]] == row["text"]
     by_text = {r["text"]: r for r in rows}
     assert by_text["A ship in port is safe."]["kind"] == "cold_open"
-    assert by_text["This episode is brought to you by Acme."]["kind"] == "sponsor"
+    first = next(i for i, r in enumerate(rows) if r["text"].startswith("This episode is brought to you by Acme"))
+    last = next(i for i, r in enumerate(rows) if r["text"] == "That's acme.com/harbour.")
+    assert last - first == 5
+    assert {r["kind"] for r in rows[first : last + 1]} == {"sponsor"}
     assert by_text["It is a piece of wire about a foot long."]["speaker"] == "Grace Hopper"
     assert by_text["It is a piece of wire about a foot long."]["start_s"] == 65
     assert by_text["See you next time."]["kind"] == "outro"

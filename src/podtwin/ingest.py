@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -212,7 +213,10 @@ def _process_all(files: list[Path], workers: int | None) -> Iterator[ProcessedFi
         for f in files:
             yield _safe_process(f)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Each worker is one core's worth: BLAS threads inside workers would fight over the same cores.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield from pool.map(_safe_process, files, chunksize=2)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from podtwin.formats.base import Transcript
 from podtwin.speakers.names import name_at, name_key, normalize_label
@@ -29,6 +30,8 @@ _SHOW = re.compile(
 _APPEARANCE = re.compile(r"\b(?:his|her|their) (\w+) time on (?:this|the) (?:[\w' ]{0,40})?podcast", re.I)
 # How much of the start and end of an episode holds the host's formulas.
 OPENING_WORDS = 4000
+# Two spellings of one name (after name_key) at least this similar are one person.
+SAME_NAME = 0.8
 CLOSING_WORDS = 1500
 
 
@@ -150,5 +153,12 @@ def _host(transcript: Transcript, sentences: list[Sentence], info: EpisodeInfo) 
 
 
 def _is_guest(label: str, guest_keys: set[str]) -> bool:
+    """A label names a guest when it is the guest's name, a part of it, or a near spelling
+    ('Alex Hardiman' for 'Alex Hardimen')."""
     key = name_key(label)
-    return any(key == g or (len(key) >= 3 and (g.startswith(key) or key.startswith(g))) for g in guest_keys)
+    return any(
+        key == g
+        or (len(key) >= 3 and (g.startswith(key) or key.startswith(g)))
+        or SequenceMatcher(None, key, g).ratio() >= SAME_NAME
+        for g in guest_keys
+    )

@@ -15,7 +15,8 @@ from rich.console import Console
 from podtwin.errors import PodtwinError
 from podtwin.store.library import Library
 
-console = Console()
+# Piped or captured output gets a wide table rather than one wrapped at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True)
 
 

@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
             print_json(rows)
             return
         table = Table("id", "show", "#", "title", "host", "guests", "date", "words", "sources")
+        for column in table.columns:
+            column.overflow = "fold"  # never cut a title or a name short
         for e in rows:
             table.add_row(
                 str(e["id"]),

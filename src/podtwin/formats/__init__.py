@@ -8,6 +8,7 @@ format is one new module added to that list (or passed to `register_reader`).
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 from podtwin.errors import UnknownFormat, UnreadableFile
@@ -34,6 +35,7 @@ DEFAULT_READERS = [
     "podtwin.formats.plain",
 ]
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 _readers: list[Reader] = []
@@ -66,7 +68,7 @@ def decode(data: bytes, path: Path) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise UnreadableFile(path, f"not valid UTF-8 text (bad byte at offset {e.start})") from None
-    control = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    control = len(_CONTROL.findall(text, 0, 65536))
     if control > 8:
         raise UnreadableFile(path, "binary file (control characters)")
     return text

@@ -5,18 +5,21 @@ The fallback reader: anything that is text and no other reader claims.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from podtwin.formats.base import TextBuilder, Transcript, Utterance
 from podtwin.formats.markup import copy_unescaped
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 class PlainTextReader:
     name = "plain"
 
     def sniff(self, source: str, path: Path) -> float:
-        letters = sum(1 for ch in source[:20000] if ch.isalpha())
-        return 0.1 if letters >= 1 else 0.0
+        return 0.1 if _LETTER.search(source, 0, 20000) else 0.0
 
     def read(self, source: str, path: Path) -> Transcript:
         builder = TextBuilder(source)

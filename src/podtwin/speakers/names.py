@@ -45,7 +45,7 @@ def name_at(text: str, start: int, max_words: int = 4) -> str | None:
     tokens = re.findall(r"[^\s,.;:!?()\"“”]+", text[start : start + 120])
     if not tokens:
         return None
-    cased = any(ch.isupper() for ch in text[max(0, start - 200) : start + 200])
+    cased = is_cased(text[max(0, start - 200) : start + 200])
     name: list[str] = []
     for tok in tokens[:max_words]:
         word = tok.strip("'’‘")
@@ -62,6 +62,12 @@ def name_at(text: str, start: int, max_words: int = 4) -> str | None:
     if len(name) >= 3 and len(name[1]) == 1:
         name = [name[0], *name[2:]]
     return title_case_name(name) if not cased else " ".join(name)
+
+
+def is_cased(text: str) -> bool:
+    """True when the text uses capitals beyond sentence starts and "I" (a restored
+    capital at the start of an uncased sentence does not make it cased)."""
+    return bool(re.search(r"(?<![.?!]\s)(?<!^)\b(?!I\b|I')[A-Z]", text))
 
 
 def name_key(name: str) -> str:

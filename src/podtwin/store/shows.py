@@ -62,11 +62,26 @@ def reconcile_shows(db: sqlite3.Connection) -> None:
         for e in members:
             evidence = json.loads(e["evidence"])
             episode_host = e["host"]
-            if host and (evidence.get("host") == "show name" or not episode_host or _completes(episode_host, host)):
+            if host and (
+                evidence.get("host") == "show name"
+                or not episode_host
+                or _completes(episode_host, host)
+                or any(_same_person(label, host) for label in _speakers(db, e["id"]))
+            ):
                 episode_host = host
             db.execute("UPDATE episodes SET show_id = ?, host = ? WHERE id = ?", [show_id, episode_host, e["id"]])
     db.execute("UPDATE episodes SET show_id = NULL WHERE spoken_show IS NULL")
     db.execute("DELETE FROM shows WHERE id NOT IN (SELECT show_id FROM episodes WHERE show_id IS NOT NULL)")
+
+
+def _speakers(db: sqlite3.Connection, episode_id: int) -> list[str]:
+    rows = db.execute("SELECT DISTINCT speaker FROM sentences WHERE episode_id = ?", [episode_id])
+    return [r[0] for r in rows if r[0]]
+
+
+def _same_person(label: str, host: str) -> bool:
+    """The show's host speaks in this episode under this label ('Lenny', 'Lenny Rachitsky')."""
+    return name_key(label) == name_key(host) or _completes(label, host)
 
 
 def _completes(short: str, full: str) -> bool:

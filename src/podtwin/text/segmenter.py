@@ -18,6 +18,10 @@ from podtwin.text.sentences import split_sentences, words_with_spans
 # past it the text is treated as unpunctuated and handed to the punctuator.
 UNPUNCTUATED_WORDS = 45
 
+# Punctuated speech has a comma at least every ~25 words; a 150-word sentence is a missing period.
+COMMA_EVERY = 25
+MAX_SENTENCE_WORDS = 150
+
 _ENDS_SENTENCE = re.compile(r"[.?!…][\"'”’)\]]*\s*$")
 
 
@@ -81,10 +85,10 @@ def _split_run(text: str, start: int, end: int, punctuator) -> list[tuple[int, i
     """(start, end, restored_mark) for each sentence of text[start:end]."""
     out: list[tuple[int, int, str | None]] = []
     for a, b in split_sentences(text, start, end):
-        words = words_with_spans(text, a, b)
-        if len(words) <= UNPUNCTUATED_WORDS:
+        if text.count(" ", a, b) < UNPUNCTUATED_WORDS or not _unpunctuated(text, a, b):
             out.append((a, b, None))
             continue
+        words = words_with_spans(text, a, b)
         if punctuator is None:
             from podtwin.text.punctuate import default_punctuator
 
@@ -98,6 +102,13 @@ def _split_run(text: str, start: int, end: int, punctuator) -> list[tuple[int, i
         last_mark = marks[-1] if marks and marks[-1] else "."
         out.append((words[begin][1], words[-1][2], None if _ENDS_SENTENCE.search(text[b - 4 : b]) else last_mark))
     return out
+
+
+def _unpunctuated(text: str, a: int, b: int) -> bool:
+    """A long span is unpunctuated text, not a long punctuated sentence, when it has
+    hardly any commas either, or is far longer than any spoken sentence."""
+    words = text.count(" ", a, b) + 1
+    return words > MAX_SENTENCE_WORDS or text.count(",", a, b) * COMMA_EVERY < words
 
 
 def _display(raw: str, mark: str | None) -> str:
