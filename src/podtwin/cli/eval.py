@@ -67,14 +67,17 @@ def eval_sponsors(
     if not files:
         raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
     result = evaluate_sponsor_tagging(files)
-    print_json(result) if as_json else _print_nested(result)
-
-
-def _print_nested(data, indent: int = 0) -> None:
-    for key, value in data.items():
-        if isinstance(value, dict):
-            typer.echo(" " * indent + f"{key}:")
-            _print_nested(value, indent + 2)
-        else:
-            shown = f"{value:.3f}" if isinstance(value, float) else value
-            typer.echo(" " * indent + f"{key}: {shown}")
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(
+        f"files {result['files']}  sentences {result['sentences']:,}  sponsor sentences "
+        f"{result['sponsor_sentences']:,}  ({part if not paths else 'given paths'})"
+    )
+    typer.echo(f"{'':46}{'precision':>10}{'recall':>10}{'F1':>10}{'word F1':>10}")
+    for name, key in (("tagger", "tagger"), ("baseline 'brought to you by'", "baseline")):
+        for condition, figures in result[key].items():
+            typer.echo(
+                f"{name + ', ' + condition:46}{figures['precision']:10.3f}{figures['recall']:10.3f}"
+                f"{figures['f1']:10.3f}{figures['word_f1']:10.3f}"
+            )
