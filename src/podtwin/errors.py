@@ -1,11 +1,11 @@
 """podtwin's exceptions, each carrying the context a user needs to act on it.
 
-    PodtwinError
-    ├── TranscriptError          a file cannot be read as a transcript (path, reason)
-    │   ├── UnreadableFile       binary, broken encoding, empty, not a file
-    │   └── UnknownFormat        text, but no reader recognises its shape
-    ├── LibraryError             the SQLite library is missing, newer than this code, or locked
-    └── EpisodeNotFound          an EPISODE selector matches nothing (or more than one)
+PodtwinError
+├── TranscriptError          a file cannot be read as a transcript (path, reason)
+│   ├── UnreadableFile       binary, broken encoding, empty, not a file
+│   └── UnknownFormat        text, but no reader recognises its shape
+├── LibraryError             the SQLite library is missing, newer than this code, or locked
+└── EpisodeNotFound          an EPISODE selector matches nothing (or more than one)
 """
 
 from __future__ import annotations

@@ -8,24 +8,30 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from podtwin.clean.merge import SAME_EPISODE, SourceSentence, containment, fingerprint, merge_sentences
 from podtwin.clean.metadata import EpisodeInfo, infer_episode_info
 from podtwin.clean.segments import segments_of, tag_kinds
 from podtwin.clean.sponsors import default_sponsor_tagger
 from podtwin.errors import TranscriptError
-from podtwin.formats import read_transcript
-from podtwin.speakers.names import normalize_label
+from podtwin.formats import parse_transcript, read_transcript
+from podtwin.formats.base import Transcript
+from podtwin.speakers.attribution import default_attributor
+from podtwin.speakers.names import name_key, normalize_label
+from podtwin.speakers.people import resolve_name
 from podtwin.store.library import Library
-from podtwin.store.shows import reconcile_shows
+from podtwin.store.people import rebuild_people
+from podtwin.store.shows import name_hosts, reconcile_shows
 from podtwin.text.segmenter import segment_transcript
 
 
 @dataclass
 class SentenceRow:
     speaker: str | None
+    role: str | None  # "host" or "guest"
     kind: str
     start_char: int
     end_char: int
@@ -33,6 +39,16 @@ class SentenceRow:
     end_s: float | None
     restored: bool
     text: str
+
+
+@dataclass
+class TurnRow:
+    first: int
+    last: int
+    role: str | None
+    speaker: str | None  # None when the model knows the role but not which of several guests
+    confidence: float
+    origin: str
 
 
 @dataclass
@@ -47,6 +63,8 @@ class ProcessedFile:
     info: EpisodeInfo
     sentences: list[SentenceRow]
     segments: list[tuple[str, int, int, int]]  # kind, first, last, words
+    turns: list[TurnRow]
+    fingerprint: bytes  # of the conversation, to recognise other transcripts of this episode
 
     @property
     def words(self) -> int:
@@ -72,18 +90,26 @@ def content_hash(data: bytes) -> str:
 
 def process_file(path: str | Path) -> ProcessedFile:
     """Read, segment, tag and describe one transcript file. Raises TranscriptError."""
-    path = Path(path)
-    transcript = read_transcript(path)
+    return process_transcript(read_transcript(path))
+
+
+def process_transcript(transcript: Transcript) -> ProcessedFile:
+    """Segment, tag and describe one transcript already read."""
+    path = Path(transcript.path)
     sentences = segment_transcript(transcript)
     if not sentences:
         raise TranscriptError(path, "no sentences found")
     sponsor = default_sponsor_tagger().predict([s.text for s in sentences], [s.paragraph_start for s in sentences])
     kinds = tag_kinds(sentences, sponsor)
     info = infer_episode_info(transcript, sentences)
+    labels = [normalize_label(s.speaker) for s in sentences]
+    turns = attribute_turns([s.text for s in sentences], labels, kinds, info)
     rows = []
-    for s, kind in zip(sentences, kinds):
-        a, b = transcript.text.source_span(s.start, s.end)
-        rows.append(SentenceRow(normalize_label(s.speaker), kind, a, b, s.start_s, s.end_s, s.restored, s.text))
+    for turn in turns:
+        for i in range(turn.first, turn.last + 1):
+            s = sentences[i]
+            a, b = transcript.text.source_span(s.start, s.end)
+            rows.append(SentenceRow(turn.speaker, turn.role, kinds[i], a, b, s.start_s, s.end_s, s.restored, s.text))
     segments = [
         (seg.kind, seg.first, seg.last, sum(len(rows[i].text.split()) for i in range(seg.first, seg.last + 1)))
         for seg in segments_of(kinds)
@@ -97,7 +123,58 @@ def process_file(path: str | Path) -> ProcessedFile:
         info=info,
         sentences=rows,
         segments=segments,
+        turns=turns,
+        fingerprint=fingerprint([r.text for r in rows if r.kind == "conversation"]),
     )
+
+
+# Kinds the host reads; in an unlabelled transcript they are the host's by structure.
+HOST_KINDS = frozenset({"intro", "sponsor", "handoff", "outro"})
+
+
+def attribute_turns(texts: list[str], labels: list[str | None], kinds: list[str], info: EpisodeInfo) -> list[TurnRow]:
+    """Turns over all sentences: from the labels when the source has them, else from the
+    structure (intros, sponsor reads, sign-offs) and the speaker-attribution model."""
+    if any(labels):
+        roles = [_role_of(label, info) for label in labels]
+        return _runs(roles, labels, [1.0] * len(texts), ["label"] * len(texts))
+    roles: list[str | None] = ["host"] * len(texts)
+    confidence = [1.0] * len(texts)
+    origin = ["structure"] * len(texts)
+    spoken = [i for i, kind in enumerate(kinds) if kind not in HOST_KINDS]
+    names = [n for n in (info.host, *info.guests) if n]
+    for turn in default_attributor().attribute([texts[i] for i in spoken], names=names):
+        for j in range(turn.first, turn.last + 1):
+            roles[spoken[j]] = turn.role
+            confidence[spoken[j]] = turn.confidence
+            origin[spoken[j]] = "model"
+    guest = info.guests[0] if len(info.guests) == 1 else None
+    speakers = [info.host if role == "host" else guest for role in roles]
+    return _runs(roles, speakers, confidence, origin)
+
+
+def _role_of(label: str | None, info: EpisodeInfo) -> str | None:
+    if label is None:
+        return None
+    host = name_key(info.host or "")
+    key = name_key(label)
+    if host and (key == host or (len(key) >= 3 and host.startswith(key))):
+        return "host"
+    return "guest"
+
+
+def _runs(roles, speakers, confidence, origin) -> list[TurnRow]:
+    turns: list[TurnRow] = []
+    for i, (role, speaker) in enumerate(zip(roles, speakers)):
+        last = turns[-1] if turns else None
+        if last and last.role == role and last.speaker == speaker and last.origin == origin[i]:
+            last.last = i
+            last.confidence += confidence[i]
+        else:
+            turns.append(TurnRow(i, i, role, speaker, confidence[i], origin[i]))
+    for t in turns:
+        t.confidence = round(t.confidence / (t.last - t.first + 1), 4)
+    return turns
 
 
 def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -204,6 +281,8 @@ def ingest(
             if on_file:
                 on_file(result.path)
         reconcile_shows(db)
+        name_hosts(db)
+        rebuild_people(db)
     return report
 
 
@@ -221,23 +300,91 @@ def _process_all(files: list[Path], workers: int | None) -> Iterator[ProcessedFi
 
 
 def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
-    """Insert one processed file; a changed file at a known path replaces its old version."""
+    """Insert one processed file. A changed file at a known path replaces its old version;
+    a transcript of an episode already in the library joins that episode as another source."""
     status = "added"
     old = db.execute("SELECT id, episode_id FROM sources WHERE path = ?", [pf.path]).fetchone()
     if old is not None:
         status = "updated"
-        others = db.execute(
-            "SELECT count(*) FROM sources WHERE episode_id = ? AND id != ?", [old["episode_id"], old["id"]]
-        ).fetchone()[0]
         db.execute("DELETE FROM sentences WHERE source_id = ?", [old["id"]])
         db.execute("DELETE FROM sources WHERE id = ?", [old["id"]])
-        if not others:
+        if db.execute("SELECT count(*) FROM sources WHERE episode_id = ?", [old["episode_id"]]).fetchone()[0]:
+            _write_episode(db, old["episode_id"], now)
+        else:
             db.execute("DELETE FROM episodes WHERE id = ?", [old["episode_id"]])
-    info = pf.info
-    episode_id = db.execute(
-        """INSERT INTO episodes (spoken_show, number, title, host, guests, date, appearance, words,
-                                 evidence, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    episode_id = _same_episode(db, pf.fingerprint)
+    if episode_id is None:
+        episode_id = db.execute("INSERT INTO episodes (created_at, updated_at) VALUES (?, ?)", [now, now]).lastrowid
+    source_id = db.execute(
+        """INSERT INTO sources (episode_id, path, content_hash, format, chars, metadata, text, fingerprint,
+                                ingested_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            episode_id,
+            pf.path,
+            pf.content_hash,
+            pf.format,
+            len(pf.source),
+            json.dumps(pf.metadata),
+            pf.source,
+            pf.fingerprint,
+            now,
+        ],
+    ).lastrowid
+    _write_episode(db, episode_id, now, {source_id: pf})
+    return status, episode_id
+
+
+def _same_episode(db, print_: bytes) -> int | None:
+    """The episode whose conversation this transcript repeats, if any."""
+    best, episode_id = SAME_EPISODE, None
+    for row in db.execute("SELECT episode_id, fingerprint FROM sources WHERE fingerprint IS NOT NULL"):
+        score = containment(print_, row["fingerprint"])
+        if score >= best:
+            best, episode_id = score, row["episode_id"]
+    return episode_id
+
+
+def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile] | None = None) -> None:
+    """(Re)write an episode's metadata, sentences, turns and segments from all its sources."""
+    known = known or {}
+    sources = []
+    for row in db.execute("SELECT id, path, text FROM sources WHERE episode_id = ? ORDER BY id", [episode_id]):
+        pf = known.get(row["id"]) or process_transcript(parse_transcript(row["text"], row["path"]))
+        sources.append((row["id"], pf))
+    if len(sources) == 1:
+        source_id, pf = sources[0]
+        info, turns = pf.info, pf.turns
+        rows = [(source_id, r) for r in pf.sentences]
+    else:
+        merged = merge_sentences(
+            [
+                [SourceSentence(k, i, r.text, r.kind, r.restored) for i, r in enumerate(pf.sentences)]
+                for k, (_, pf) in enumerate(sources)
+            ]
+        )
+        rows = [(sources[m.source][0], sources[m.source][1].sentences[m.index]) for m in merged]
+        info = merge_info([pf.info for _, pf in sources])
+        labelled = {sid for sid, pf in sources if any(t.origin == "label" for t in pf.turns)}
+        turns = attribute_turns(
+            [r.text for _, r in rows],
+            [r.speaker if sid in labelled else None for sid, r in rows],
+            [r.kind for _, r in rows],
+            info,
+        )
+        for turn in turns:
+            for i in range(turn.first, turn.last + 1):
+                rows[i] = (rows[i][0], replace(rows[i][1], speaker=turn.speaker, role=turn.role))
+    kinds = [r.kind for _, r in rows]
+    segments = [
+        (seg.kind, seg.first, seg.last, sum(len(rows[i][1].text.split()) for i in range(seg.first, seg.last + 1)))
+        for seg in segments_of(kinds)
+    ]
+    for table in ("sentences", "turns", "segments"):
+        db.execute(f"DELETE FROM {table} WHERE episode_id = ?", [episode_id])
+    db.execute(
+        """UPDATE episodes SET spoken_show = ?, number = ?, title = ?, host = ?, guests = ?, date = ?,
+                  appearance = ?, words = ?, evidence = ?, mentions = ?, updated_at = ? WHERE id = ?""",
         [
             info.show,
             info.number,
@@ -246,39 +393,69 @@ def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
             json.dumps(info.guests),
             info.date,
             info.appearance,
-            pf.words,
+            sum(len(r.text.split()) for _, r in rows),
             json.dumps(info.evidence),
+            json.dumps(info.mentions),
             now,
-            now,
+            episode_id,
         ],
-    ).lastrowid
-    source_id = db.execute(
-        """INSERT INTO sources (episode_id, path, content_hash, format, chars, metadata, text, ingested_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        [episode_id, pf.path, pf.content_hash, pf.format, len(pf.source), json.dumps(pf.metadata), pf.source, now],
-    ).lastrowid
+    )
+    turn_of = {i: t for t, turn in enumerate(turns) for i in range(turn.first, turn.last + 1)}
     db.executemany(
-        """INSERT INTO sentences (episode_id, idx, source_id, speaker, kind, start_char, end_char,
-                                  start_s, end_s, restored, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO sentences (episode_id, idx, source_id, speaker, role, turn, kind, start_char, end_char,
+                                  start_s, end_s, restored, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             (
                 episode_id,
                 i,
-                source_id,
-                s.speaker,
-                s.kind,
-                s.start_char,
-                s.end_char,
-                s.start_s,
-                s.end_s,
-                s.restored,
-                s.text,
+                sid,
+                r.speaker,
+                r.role,
+                turn_of[i],
+                r.kind,
+                r.start_char,
+                r.end_char,
+                r.start_s,
+                r.end_s,
+                r.restored,
+                r.text,
             )
-            for i, s in enumerate(pf.sentences)
+            for i, (sid, r) in enumerate(rows)
         ),
     )
     db.executemany(
-        "INSERT INTO segments (episode_id, idx, kind, first_sentence, last_sentence, words) VALUES (?, ?, ?, ?, ?, ?)",
-        ((episode_id, i, kind, first, last, words) for i, (kind, first, last, words) in enumerate(pf.segments)),
+        """INSERT INTO turns (episode_id, idx, first_sentence, last_sentence, role, speaker, confidence, origin)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        ((episode_id, i, t.first, t.last, t.role, t.speaker, t.confidence, t.origin) for i, t in enumerate(turns)),
     )
-    return status, episode_id
+    db.executemany(
+        "INSERT INTO segments (episode_id, idx, kind, first_sentence, last_sentence, words) VALUES (?, ?, ?, ?, ?, ?)",
+        ((episode_id, i, kind, first, last, words) for i, (kind, first, last, words) in enumerate(segments)),
+    )
+
+
+_TRUSTED = ("front matter", "header")
+
+
+def merge_info(infos: list[EpisodeInfo]) -> EpisodeInfo:
+    """The union of several transcripts' metadata: stated values over spoken ones."""
+    ranked = sorted(infos, key=lambda i: -sum(v in _TRUSTED for v in i.evidence.values()))
+    merged = EpisodeInfo()
+    for field_name in ("show", "host", "title", "number", "date", "appearance"):
+        for info in ranked:
+            value = getattr(info, field_name)
+            if value is not None:
+                setattr(merged, field_name, value)
+                if field_name in info.evidence:
+                    merged.evidence[field_name] = info.evidence[field_name]
+                break
+    for info in ranked:
+        for guest in info.guests:
+            if not resolve_name(guest, merged.guests):
+                merged.guests.append(guest)
+        for mention in info.mentions:
+            if mention not in merged.mentions:
+                merged.mentions.append(mention)
+    if merged.guests:
+        merged.evidence.setdefault("guests", next(i.evidence.get("guests") for i in ranked if i.guests))
+    return merged

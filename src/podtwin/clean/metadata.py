@@ -44,6 +44,9 @@ class EpisodeInfo:
     number: int | None = None
     date: str | None = None
     appearance: int | None = None
+    # Every name the episode's formulas mention ("here's Mark S Zuckerberg", "slash flex"):
+    # spellings the people registry resolves to persons as aliases.
+    mentions: list[str] = field(default_factory=list)
     # field -> where the value came from ("front matter", "header", "intro", "handoff", ...)
     evidence: dict[str, str] = field(default_factory=dict)
 
@@ -80,12 +83,34 @@ def infer_episode_info(transcript: Transcript, sentences: list[Sentence]) -> Epi
         info.host = _host(transcript, sentences, info)
         if info.host:
             info.evidence["host"] = "speaker labels" if _labelled(sentences) else "show name"
+    info.mentions = _mentions(opening + closing)
     for s in opening:
         m = _APPEARANCE.search(s.text)
         if m and m.group(1).lower() in _ORDINALS:
             info.appearance = _ORDINALS[m.group(1).lower()]
             break
     return info
+
+
+_HANDLE = re.compile(r"\bslash\s+([a-z][\w'-]{1,20})\b|\.com/([a-z][\w-]{1,20})\b", re.I)
+
+
+def _mentions(sentences: list[Sentence]) -> list[str]:
+    found: list[str] = []
+    cues = [*_GUEST_CUES, _HANDOFF_NAME, _SIGNOFF_NAME]
+    for s in sentences:
+        for cue in cues:
+            for m in cue.finditer(s.text):
+                name = name_at(s.text, m.end())
+                if name:
+                    found.append(name)
+        for m in _SHOW.finditer(s.text):
+            host = host_from_show(_show_name(m.group(1)))
+            if host and not m.group(1).lower().startswith(("this", "that", "the ")):
+                found.append(host)
+        for m in _HANDLE.finditer(s.text):
+            found.append(m.group(1) or m.group(2))
+    return list(dict.fromkeys(found))
 
 
 def host_from_show(show: str | None) -> str | None:

@@ -81,3 +81,40 @@ def eval_sponsors(
                 f"{name + ', ' + condition:46}{figures['precision']:10.3f}{figures['recall']:10.3f}"
                 f"{figures['f1']:10.3f}{figures['word_f1']:10.3f}"
             )
+
+
+@app.command("speakers")
+def eval_speakers(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
+    ] = None,
+    part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
+    unpunctuated: Annotated[bool, typer.Option("--unpunctuated", help="Also strip punctuation and casing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Speaker attribution on labelled transcripts stripped of labels: word accuracy, turn changes."""
+    from podtwin.speakers.evaluate import TOLERANCE, evaluate_speakers
+
+    files = _paths(paths, part)
+    if not files:
+        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
+    result = evaluate_speakers(files, unpunctuated=unpunctuated)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(
+        f"files {result['files']}  words {result['words']:,}  "
+        f"({part if not paths else 'given paths'}, {'unpunctuated' if unpunctuated else 'punctuated'})"
+    )
+    typer.echo(f"{'':34}{'word acc':>9}{'change P':>10}{'R':>7}{'F1':>7}{f'F1 ±{TOLERANCE}':>9}")
+    for name, key in (
+        ("model", "model"),
+        ("baseline: all guest", "baseline_all_guest"),
+        ("baseline: '?' is host", "baseline_question_is_host"),
+    ):
+        r = result[key]
+        c = r["changes"]
+        typer.echo(
+            f"{name:34}{r['accuracy']:9.3f}{c['precision']:10.3f}{c['recall']:7.3f}{c['f1']:7.3f}"
+            f"{r[f'changes_pm{TOLERANCE}']['f1']:9.3f}"
+        )

@@ -11,7 +11,6 @@ from pathlib import Path
 from podtwin.formats.base import TextBuilder, Transcript, Utterance
 from podtwin.formats.markup import copy_unescaped
 
-
 _LETTER = re.compile(r"[^\W\d_]")
 
 

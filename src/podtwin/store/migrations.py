@@ -6,6 +6,7 @@ that has shipped, add the next.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -88,6 +89,8 @@ def m001_initial(db: sqlite3.Connection) -> None:
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the migration's transaction first; run statements one by one.
+    # SQL comments may hold ";", so drop them before splitting into statements.
+    script = re.sub(r"--[^\n]*", "", script)
     for statement in script.split(";"):
         if statement.strip():
             db.execute(statement)
@@ -119,3 +122,49 @@ def apply_migrations(db: sqlite3.Connection) -> list[str]:
             raise
         applied.append(name)
     return applied
+
+
+@migration
+def m002_turns_and_roles(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        ALTER TABLE sentences ADD COLUMN role TEXT CHECK (role IN ('host', 'guest'));
+        ALTER TABLE sentences ADD COLUMN turn INTEGER;
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            first_sentence INTEGER NOT NULL,
+            last_sentence INTEGER NOT NULL,
+            role TEXT CHECK (role IN ('host', 'guest')),
+            speaker TEXT,
+            confidence REAL NOT NULL,
+            -- label: the source says so; structure: intros, sponsor reads and sign-offs are the host's;
+            -- model: the speaker-attribution model; correction: a person said so
+            origin TEXT NOT NULL CHECK (origin IN ('label', 'structure', 'model', 'correction')),
+            UNIQUE (episode_id, idx)
+        );
+        CREATE INDEX sentences_speaker ON sentences(speaker);
+        ALTER TABLE episodes ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]';  -- names heard in the episode
+        ALTER TABLE sources ADD COLUMN fingerprint BLOB;  -- of the conversation: finds other transcripts
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE aliases (
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            alias TEXT NOT NULL,
+            episode_id INTEGER REFERENCES episodes(id) ON DELETE CASCADE,
+            origin TEXT NOT NULL  -- metadata, label, speech, correction
+        );
+        CREATE INDEX aliases_person ON aliases(person_id);
+        -- What people corrected by hand; re-applied after every ingest so re-ingest keeps it.
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            action TEXT NOT NULL CHECK (action IN ('merge', 'rename', 'set_speaker')),
+            args TEXT NOT NULL,  -- JSON
+            created_at TEXT NOT NULL
+        );
+        """,
+    )

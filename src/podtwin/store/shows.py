@@ -106,3 +106,18 @@ def _show_host(show: str, members: list[sqlite3.Row]) -> str | None:
         # The fullest spelling the labels use ("Lenny Rachitsky" over "Lenny").
         return max(labelled, key=lambda h: (len(h.split()), labelled[h]))
     return from_title
+
+
+def name_hosts(db: sqlite3.Connection) -> None:
+    """Host turns carry the episode host's reconciled name ('Lenny' and 'Alex Friedman'
+    become the show's 'Lenny Rachitsky' and 'Lex Fridman'); corrections are left alone."""
+    for table, key in (("turns", "idx"), ("sentences", "turn")):
+        db.execute(
+            f"""
+            UPDATE {table} SET speaker = (SELECT host FROM episodes e WHERE e.id = {table}.episode_id)
+            WHERE role = 'host'
+              AND speaker IS NOT (SELECT host FROM episodes e WHERE e.id = {table}.episode_id)
+              AND NOT EXISTS (SELECT 1 FROM turns t WHERE t.episode_id = {table}.episode_id
+                              AND t.idx = {table}.{key} AND t.origin = 'correction')
+            """
+        )

@@ -1,0 +1,94 @@
+"""`podtwin people [merge|rename]` and `podtwin speakers set`: who is who, and corrections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from podtwin.cli.common import console, open_library, print_json
+from podtwin.store.library import resolve_episode
+from podtwin.store.people import PersonNotFound, people_summary, person_id, record_correction
+
+people_app = typer.Typer(help="People in the library: hosts, guests and their aliases.", no_args_is_help=False)
+speakers_app = typer.Typer(help="Correct who said what.", no_args_is_help=True)
+
+
+@people_app.callback(invoke_without_command=True)
+def people_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List people with aliases, episodes, words spoken and role per episode."""
+    if ctx.invoked_subcommand:
+        return
+    with open_library(ctx) as library:
+        rows = people_summary(library.db)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "aliases", "episodes", "words", "roles")
+    for column in table.columns:
+        column.overflow = "fold"
+    for p in rows:
+        roles = ", ".join(sorted({a["role"] for a in p["appearances"]}))
+        table.add_row(p["name"], ", ".join(p["aliases"]), str(p["episodes"]), f"{p['words']:,}", roles)
+    console.print(table)
+    console.print(f"{len(rows)} people")
+
+
+@people_app.command("merge")
+def merge_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The person to merge away (name or alias).")],
+    target: Annotated[str, typer.Argument(help="The person who remains.")],
+) -> None:
+    """Merge person A into person B (A becomes an alias of B). Survives re-ingest."""
+    with open_library(ctx) as library:
+        with library.atomic() as db:
+            _, a = person_id(db, source)
+            _, b = person_id(db, target)
+            if a == b:
+                raise PersonNotFound(f"{source!r} and {target!r} are already one person ({a})")
+            record_correction(db, "merge", {"from": a, "into": b})
+    console.print(f"merged {a} into {b}", highlight=False)
+
+
+@people_app.command("rename")
+def rename_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person (name or alias).")],
+    new_name: Annotated[str, typer.Argument(help="The right name.")],
+) -> None:
+    """Rename a person everywhere (the old name stays an alias). Survives re-ingest."""
+    new_name = " ".join(new_name.split())
+    if not new_name:
+        raise typer.BadParameter("the new name is empty")
+    with open_library(ctx) as library:
+        with library.atomic() as db:
+            _, old = person_id(db, name)
+            record_correction(db, "rename", {"name": old, "to": new_name})
+    console.print(f"renamed {old} to {new_name}", highlight=False)
+
+
+@speakers_app.command("set")
+def set_speaker_command(
+    ctx: typer.Context,
+    episode: Annotated[str, typer.Argument(help="Episode id, #number, or part of its title or guest name.")],
+    turn: Annotated[int, typer.Argument(help="Turn index (see `podtwin export` / `podtwin show`).", min=0)],
+    person: Annotated[str, typer.Argument(help="Who said it (name or alias).")],
+) -> None:
+    """Say who spoke one turn of an episode. Survives re-ingest."""
+    with open_library(ctx) as library:
+        with library.atomic() as db:
+            episode_id = resolve_episode(library, episode)
+            turns = db.execute("SELECT count(*) FROM turns WHERE episode_id = ?", [episode_id]).fetchone()[0]
+            if turn >= turns:
+                raise PersonNotFound(f"episode {episode_id} has {turns} turns (0..{turns - 1}); no turn {turn}")
+            _, name = person_id(db, person)
+            source = db.execute(
+                "SELECT content_hash FROM sources WHERE episode_id = ? ORDER BY id LIMIT 1", [episode_id]
+            ).fetchone()[0]
+            record_correction(db, "set_speaker", {"source_hash": source, "turn": turn, "person": name})
+    console.print(f"episode {episode_id} turn {turn}: {name}", highlight=False)

@@ -1,0 +1,218 @@
+"""The library's people: every host, guest and labelled speaker, under every spelling.
+
+Rebuilt after each ingest from what the episodes establish (metadata names first, then
+speaker labels, then names heard in speech), then the corrections people made by hand
+are re-applied in order, so re-ingesting never loses them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+from podtwin.errors import PodtwinError
+from podtwin.speakers.names import name_key
+from podtwin.speakers.people import name_similarity, resolve_name, word_similarity
+
+# Across episodes only near-identical names are one person ("Jason Fried" is not "Jason Feifer").
+SAME_PERSON_ACROSS_EPISODES = 0.9
+
+
+class PersonNotFound(PodtwinError):
+    pass
+
+
+def rebuild_people(db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM aliases")
+    db.execute("DELETE FROM people")
+    people: list[str] = []
+    ids: dict[str, int] = {}
+
+    def person(name: str) -> str:
+        match = _global_match(name, people)
+        if match:
+            return match
+        people.append(name)
+        ids[name] = db.execute("INSERT INTO people (name) VALUES (?)", [name]).lastrowid
+        return name
+
+    def alias(name: str, spelling: str, episode_id: int | None, origin: str) -> None:
+        db.execute("INSERT INTO aliases VALUES (?, ?, ?, ?)", [ids[name], spelling, episode_id, origin])
+
+    episodes = db.execute("SELECT id, host, guests, mentions FROM episodes ORDER BY id").fetchall()
+    for e in episodes:
+        cast: list[str] = []
+        for name in [e["host"], *json.loads(e["guests"])]:
+            if name:
+                canonical = person(name)
+                cast.append(canonical)
+                alias(canonical, name, e["id"], "metadata")
+        labels = [
+            r[0]
+            for r in db.execute(
+                "SELECT DISTINCT speaker FROM turns WHERE episode_id = ? AND origin = 'label' AND speaker IS NOT NULL",
+                [e["id"]],
+            )
+        ]
+        for label in labels:
+            canonical = resolve_name(label, cast) or person(label)
+            alias(canonical, label, e["id"], "label")
+            if canonical != label:
+                _rename_speaker(db, label, canonical, e["id"])
+        for mention in json.loads(e["mentions"]):
+            canonical = resolve_name(mention, cast)
+            if canonical:
+                alias(canonical, mention, e["id"], "speech")
+    for action, args in db.execute("SELECT action, args FROM corrections ORDER BY id").fetchall():
+        _apply(db, action, json.loads(args))
+
+
+def _global_match(name: str, people: list[str]) -> str | None:
+    words = name.split()
+    best = None
+    for p in people:
+        if name_key(p) == name_key(name):
+            return p
+        pw = p.split()
+        if len(words) >= 2 and len(pw) >= 2:
+            if min(word_similarity(words[0], pw[0]), word_similarity(words[-1], pw[-1])) >= SAME_PERSON_ACROSS_EPISODES:
+                best = p
+    return best
+
+
+def _rename_speaker(db: sqlite3.Connection, old: str, new: str, episode_id: int | None = None) -> None:
+    scope, args = ("AND episode_id = ?", [episode_id]) if episode_id is not None else ("", [])
+    for table in ("sentences", "turns"):
+        db.execute(f"UPDATE {table} SET speaker = ? WHERE speaker = ? {scope}", [new, old, *args])
+
+
+def person_id(db: sqlite3.Connection, name: str) -> tuple[int, str]:
+    """A person by name or alias (exact, case-insensitive, then by spelling and sound)."""
+    row = db.execute("SELECT id, name FROM people WHERE lower(name) = lower(?)", [name]).fetchone()
+    if row is None:
+        row = db.execute(
+            "SELECT p.id, p.name FROM aliases a JOIN people p ON p.id = a.person_id WHERE lower(a.alias) = lower(?)",
+            [name],
+        ).fetchone()
+    if row is None:
+        names = [r[0] for r in db.execute("SELECT name FROM people")]
+        close = resolve_name(name, names)
+        if close:
+            row = db.execute("SELECT id, name FROM people WHERE name = ?", [close]).fetchone()
+    if row is None:
+        raise PersonNotFound(f"no person called {name!r}; see `podtwin people`")
+    return row[0], row[1]
+
+
+def record_correction(db: sqlite3.Connection, action: str, args: dict) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    db.execute("INSERT INTO corrections (action, args, created_at) VALUES (?, ?, ?)", [action, json.dumps(args), now])
+    _apply(db, action, args)
+
+
+def _apply(db: sqlite3.Connection, action: str, args: dict) -> None:
+    if action == "merge":
+        _merge(db, args["from"], args["into"])
+    elif action == "rename":
+        _rename(db, args["name"], args["to"])
+    elif action == "set_speaker":
+        _set_speaker(db, args)
+
+
+def _merge(db, source: str, target: str) -> None:
+    row_s = db.execute("SELECT id FROM people WHERE name = ?", [source]).fetchone()
+    row_t = db.execute("SELECT id FROM people WHERE name = ?", [target]).fetchone()
+    if row_s is None or row_t is None or row_s[0] == row_t[0]:
+        return  # the people are not (or no longer) in the library: nothing to do
+    db.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", [row_t[0], row_s[0]])
+    db.execute("INSERT INTO aliases VALUES (?, ?, NULL, 'correction')", [row_t[0], source])
+    db.execute("DELETE FROM people WHERE id = ?", [row_s[0]])
+    _rename_everywhere(db, source, target)
+
+
+def _rename(db, old: str, new: str) -> None:
+    row = db.execute("SELECT id FROM people WHERE name = ?", [old]).fetchone()
+    if row is None:
+        return
+    clash = db.execute("SELECT id FROM people WHERE name = ?", [new]).fetchone()
+    if clash:
+        _merge(db, old, new)
+        return
+    db.execute("UPDATE people SET name = ? WHERE id = ?", [new, row[0]])
+    db.execute("INSERT INTO aliases VALUES (?, ?, NULL, 'correction')", [row[0], old])
+    _rename_everywhere(db, old, new)
+
+
+def _rename_everywhere(db, old: str, new: str) -> None:
+    _rename_speaker(db, old, new)
+    db.execute("UPDATE episodes SET host = ? WHERE host = ?", [new, old])
+    for episode_id, guests in db.execute("SELECT id, guests FROM episodes").fetchall():
+        names = json.loads(guests)
+        if old in names:
+            names = list(dict.fromkeys(new if g == old else g for g in names))
+            db.execute("UPDATE episodes SET guests = ? WHERE id = ?", [json.dumps(names), episode_id])
+
+
+def _set_speaker(db, args: dict) -> None:
+    row = db.execute("SELECT episode_id FROM sources WHERE content_hash = ?", [args["source_hash"]]).fetchone()
+    if row is None:
+        return  # that transcript is no longer in the library
+    episode_id = row[0]
+    turn = db.execute("SELECT * FROM turns WHERE episode_id = ? AND idx = ?", [episode_id, args["turn"]]).fetchone()
+    if turn is None:
+        return
+    host = db.execute("SELECT host FROM episodes WHERE id = ?", [episode_id]).fetchone()[0]
+    role = "host" if args["person"] == host else "guest"
+    db.execute(
+        "UPDATE turns SET speaker = ?, role = ?, confidence = 1.0, origin = 'correction' WHERE id = ?",
+        [args["person"], role, turn["id"]],
+    )
+    db.execute(
+        "UPDATE sentences SET speaker = ?, role = ? WHERE episode_id = ? AND turn = ?",
+        [args["person"], role, episode_id, args["turn"]],
+    )
+
+
+def people_summary(db: sqlite3.Connection) -> list[dict]:
+    """Each person with aliases, episodes, words spoken and role per episode."""
+    out = []
+    for p in db.execute("SELECT id, name FROM people ORDER BY name").fetchall():
+        aliases = sorted(
+            {r[0] for r in db.execute("SELECT alias FROM aliases WHERE person_id = ?", [p["id"]])} - {p["name"]}
+        )
+        roles = []
+        for r in db.execute(
+            """SELECT e.id, e.title, e.number, e.host,
+                      (SELECT coalesce(sum(length(text) - length(replace(text, ' ', '')) + 1), 0)
+                       FROM sentences s WHERE s.episode_id = e.id AND s.speaker = ?) AS words
+               FROM episodes e
+               WHERE e.host = ? OR EXISTS (SELECT 1 FROM json_each(e.guests) WHERE value = ?)
+                  OR EXISTS (SELECT 1 FROM turns t WHERE t.episode_id = e.id AND t.speaker = ?)
+               ORDER BY e.id""",
+            [p["name"]] * 4,
+        ):
+            roles.append(
+                {
+                    "episode_id": r["id"],
+                    "title": r["title"],
+                    "number": r["number"],
+                    "role": "host" if r["host"] == p["name"] else "guest",
+                    "words": r["words"],
+                }
+            )
+        out.append(
+            {
+                "id": p["id"],
+                "name": p["name"],
+                "aliases": aliases,
+                "episodes": len(roles),
+                "words": sum(r["words"] for r in roles),
+                "appearances": roles,
+            }
+        )
+    return out
+
+
+def similar_people(db: sqlite3.Connection, name: str) -> list[tuple[float, str]]:
+    return sorted(((name_similarity(name, r[0]), r[0]) for r in db.execute("SELECT name FROM people")), reverse=True)
