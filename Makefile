@@ -32,11 +32,14 @@ bench: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/podtwin eval sentences
 	$(BIN)/podtwin eval sponsors
+	$(BIN)/podtwin eval speakers
+	$(BIN)/podtwin eval speakers --unpunctuated
 
 # Rebuild the shipped model weights from the train split (needs torch: pip install torch==2.13.0).
 train: $(STAMP)
 	$(BIN)/python -m podtwin.text.train_punctuator
 	$(BIN)/python -m podtwin.clean.train_sponsors
+	$(BIN)/python -m podtwin.speakers.train_attribution
 
 clean:
 	rm -rf $(VENV) $(DB) .pytest_cache .ruff_cache

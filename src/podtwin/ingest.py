@@ -312,7 +312,7 @@ def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
             _write_episode(db, old["episode_id"], now)
         else:
             db.execute("DELETE FROM episodes WHERE id = ?", [old["episode_id"]])
-    episode_id = _same_episode(db, pf.fingerprint)
+    episode_id = _same_episode(db, pf)
     if episode_id is None:
         episode_id = db.execute("INSERT INTO episodes (created_at, updated_at) VALUES (?, ?)", [now, now]).lastrowid
     source_id = db.execute(
@@ -335,13 +335,23 @@ def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
     return status, episode_id
 
 
-def _same_episode(db, print_: bytes) -> int | None:
-    """The episode whose conversation this transcript repeats, if any."""
+def _same_episode(db, pf: ProcessedFile) -> int | None:
+    """The episode whose conversation this transcript repeats, if any. Two files that state
+    different titles are different episodes, whatever they share."""
     best, episode_id = SAME_EPISODE, None
-    for row in db.execute("SELECT episode_id, fingerprint FROM sources WHERE fingerprint IS NOT NULL"):
-        score = containment(print_, row["fingerprint"])
-        if score >= best:
-            best, episode_id = score, row["episode_id"]
+    rows = db.execute(
+        """SELECT so.episode_id, so.fingerprint, e.title, e.evidence FROM sources so
+           JOIN episodes e ON e.id = so.episode_id WHERE so.fingerprint IS NOT NULL"""
+    )
+    stated = pf.info.title if pf.info.evidence.get("title") in _TRUSTED else None
+    for row in rows:
+        score = containment(pf.fingerprint, row["fingerprint"])
+        if score < best:
+            continue
+        theirs = row["title"] if json.loads(row["evidence"]).get("title") in _TRUSTED else None
+        if stated and theirs and stated != theirs:
+            continue
+        best, episode_id = score, row["episode_id"]
     return episode_id
 
 
@@ -390,12 +400,12 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
             info.number,
             info.title,
             info.host,
-            json.dumps(info.guests),
+            json.dumps(info.guests, ensure_ascii=False),
             info.date,
             info.appearance,
             sum(len(r.text.split()) for _, r in rows),
             json.dumps(info.evidence),
-            json.dumps(info.mentions),
+            json.dumps(info.mentions, ensure_ascii=False),
             now,
             episode_id,
         ],
