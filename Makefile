@@ -27,6 +27,7 @@ test: $(STAMP)
 # Speed and memory benchmarks; figures go to docs/benchmarks.md by hand, with the machine.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_attribution.py
 
 # Quality figures on the measure split.
 eval: $(STAMP)

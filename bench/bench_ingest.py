@@ -85,7 +85,7 @@ def run_ingest(corpus: Path, workers: int | None) -> dict:
         return {
             "seconds": elapsed,
             "peak_rss_mb": peak / 2**20,
-            "files": len(report["added"]) + len(report["failed"]),
+            "files": len(report["added"]) + len(report["merged"]) + len(report["failed"]),
             "episodes": episodes,
             "sentences": sentences,
             "words": words,

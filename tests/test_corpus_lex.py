@@ -125,3 +125,12 @@ def test_header_file_has_no_header_text_and_no_split_at_a_cut(corpus):
             punctuated_cuts += 1
             assert any(s.start_char < cut.start() and s.end_char > cut.end() for s in sentences), cut.start()
     assert punctuated_cuts >= 2
+
+
+def test_ingest_summary_counts_the_second_transcript_as_a_source(tmp_path, corpus):
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "lex.db"), "ingest", str(corpus / "lex")])
+    assert result.exit_code == 0, result.output
+    assert "episodes added 4" in result.output
+    assert "1 more transcript(s) of episodes already there added as sources" in result.output
+    again = CliRunner().invoke(app, ["--db", str(tmp_path / "lex.db"), "ingest", str(corpus / "lex")])
+    assert "episodes added 0" in again.output and "skipped 5" in again.output

@@ -21,6 +21,14 @@ GOOD = (
 )
 
 
+OTHER = (
+    "The following is a conversation with Grace Hopper. This is the Engine Room podcast. "
+    "And now, dear friends, here's Grace Hopper. Why do ships stay in port? Because it is safe there, "
+    "but that is not what ships are built for. What is a nanosecond? A piece of wire about a foot long. "
+    "Thanks for listening to this conversation with Grace Hopper."
+)
+
+
 def dump(path) -> list[str]:
     with Library(path) as library:
         return list(library.db.iterdump())
@@ -30,7 +38,7 @@ def make_folder(tmp_path):
     folder = tmp_path / "inbox"
     (folder / "nested").mkdir(parents=True)
     (folder / "good.txt").write_text(GOOD)
-    (folder / "nested" / "also-good.txt").write_text(GOOD.replace("Ada Lovelace", "Grace Hopper"))
+    (folder / "nested" / "also-good.txt").write_text(OTHER)
     (folder / "zero.txt").write_bytes(b"")
     (folder / "blank.txt").write_text("   \n\n ")
     (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))

@@ -74,6 +74,7 @@ class ProcessedFile:
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)  # joined an episode already there, as another source
     updated: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -313,6 +314,8 @@ def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
         else:
             db.execute("DELETE FROM episodes WHERE id = ?", [old["episode_id"]])
     episode_id = _same_episode(db, pf)
+    if episode_id is not None and status == "added":
+        status = "merged"
     if episode_id is None:
         episode_id = db.execute("INSERT INTO episodes (created_at, updated_at) VALUES (?, ?)", [now, now]).lastrowid
     source_id = db.execute(

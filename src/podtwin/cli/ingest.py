@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
             print_json(
                 {
                     "added": report.added,
+                    "merged": report.merged,
                     "updated": report.updated,
                     "skipped": report.skipped,
                     "failed": [{"path": p, "reason": r} for p, r in report.failed],
@@ -54,6 +55,11 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"episodes added {len(report.added)}, updated {len(report.updated)}, "
                 f"skipped {len(report.skipped)} (already in the library), failed {len(report.failed)}"
+                + (
+                    f"; {len(report.merged)} more transcript(s) of episodes already there added as sources"
+                    if report.merged
+                    else ""
+                )
             )
         if report.failed:
             raise typer.Exit(1)
