@@ -64,8 +64,7 @@ def rebuild_people(db: sqlite3.Connection) -> None:
             canonical = resolve_name(mention, cast)
             if canonical:
                 alias(canonical, mention, e["id"], "speech")
-    for action, args in db.execute("SELECT action, args FROM corrections ORDER BY id").fetchall():
-        _apply(db, action, json.loads(args))
+    apply_corrections(db)
 
 
 def _global_match(name: str, people: list[str]) -> str | None:
@@ -108,39 +107,64 @@ def person_id(db: sqlite3.Connection, name: str) -> tuple[int, str]:
 def record_correction(db: sqlite3.Connection, action: str, args: dict) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     db.execute("INSERT INTO corrections (action, args, created_at) VALUES (?, ?, ?)", [action, json.dumps(args), now])
-    _apply(db, action, args)
+    apply_corrections(db)
 
 
-def _apply(db: sqlite3.Connection, action: str, args: dict) -> None:
-    if action == "merge":
-        _merge(db, args["from"], args["into"])
-    elif action == "rename":
-        _rename(db, args["name"], args["to"])
-    elif action == "set_speaker":
-        _set_speaker(db, args)
+def apply_corrections(db: sqlite3.Connection) -> None:
+    """Replay every correction. Merges and renames make one name mapping (A -> B -> C), so a
+    chain still lands on its last name after a rebuild has already rewritten the data."""
+    rows = [
+        (action, json.loads(args)) for action, args in db.execute("SELECT action, args FROM corrections ORDER BY id")
+    ]
+    mapping: dict[str, str] = {}
+    for action, args in rows:
+        if action == "merge":
+            mapping[args["from"]] = args["into"]
+        elif action == "rename":
+            mapping[args["name"]] = args["to"]
+
+    def final(name: str) -> str:
+        seen = {name}
+        while name in mapping and mapping[name] not in seen:
+            name = mapping[name]
+            seen.add(name)
+        return name
+
+    for old in mapping:
+        new = final(old)
+        if new == old:
+            continue
+        old_row = db.execute("SELECT id FROM people WHERE name = ?", [old]).fetchone()
+        new_row = db.execute("SELECT id FROM people WHERE name = ?", [new]).fetchone()
+        if old_row and new_row:
+            _merge(db, old, new)
+        elif old_row:
+            _rename(db, old, new)
+        elif new_row:
+            _add_alias(db, new_row[0], old)
+    for action, args in rows:
+        if action == "set_speaker":
+            _set_speaker(db, {**args, "person": final(args["person"])})
+
+
+def _add_alias(db, person: int, alias: str) -> None:
+    if not db.execute("SELECT 1 FROM aliases WHERE person_id = ? AND alias = ?", [person, alias]).fetchone():
+        db.execute("INSERT INTO aliases VALUES (?, ?, NULL, 'correction')", [person, alias])
 
 
 def _merge(db, source: str, target: str) -> None:
     row_s = db.execute("SELECT id FROM people WHERE name = ?", [source]).fetchone()
     row_t = db.execute("SELECT id FROM people WHERE name = ?", [target]).fetchone()
-    if row_s is None or row_t is None or row_s[0] == row_t[0]:
-        return  # the people are not (or no longer) in the library: nothing to do
     db.execute("UPDATE aliases SET person_id = ? WHERE person_id = ?", [row_t[0], row_s[0]])
-    db.execute("INSERT INTO aliases VALUES (?, ?, NULL, 'correction')", [row_t[0], source])
+    _add_alias(db, row_t[0], source)
     db.execute("DELETE FROM people WHERE id = ?", [row_s[0]])
     _rename_everywhere(db, source, target)
 
 
 def _rename(db, old: str, new: str) -> None:
     row = db.execute("SELECT id FROM people WHERE name = ?", [old]).fetchone()
-    if row is None:
-        return
-    clash = db.execute("SELECT id FROM people WHERE name = ?", [new]).fetchone()
-    if clash:
-        _merge(db, old, new)
-        return
     db.execute("UPDATE people SET name = ? WHERE id = ?", [new, row[0]])
-    db.execute("INSERT INTO aliases VALUES (?, ?, NULL, 'correction')", [row[0], old])
+    _add_alias(db, row[0], old)
     _rename_everywhere(db, old, new)
 
 
