@@ -14,12 +14,15 @@ app = typer.Typer(help="Measure quality against labelled transcripts.", no_args_
 
 
 def _paths(paths: list[Path] | None, part: str) -> list[Path]:
+    out: list[Path] = []
     if paths:
-        out: list[Path] = []
         for p in paths:
             out.extend(sorted(p.rglob("*.md")) if p.is_dir() else [p])
-        return out
-    return split(lenny_files(), part)
+    else:
+        out = split(lenny_files(), part)
+    if not out:
+        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
+    return out
 
 
 @app.command("sentences")
@@ -34,8 +37,6 @@ def eval_sentences(
     from podtwin.text.evaluate import evaluate_sentence_boundaries
 
     files = _paths(paths, part)
-    if not files:
-        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
     result = evaluate_sentence_boundaries(files)
     if as_json:
         print_json(result)
@@ -64,8 +65,6 @@ def eval_sponsors(
     from podtwin.clean.evaluate_sponsors import evaluate_sponsor_tagging
 
     files = _paths(paths, part)
-    if not files:
-        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
     result = evaluate_sponsor_tagging(files)
     if as_json:
         print_json(result)
@@ -96,8 +95,6 @@ def eval_speakers(
     from podtwin.speakers.evaluate import TOLERANCE, evaluate_speakers
 
     files = _paths(paths, part)
-    if not files:
-        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
     result = evaluate_speakers(files, unpunctuated=unpunctuated)
     if as_json:
         print_json(result)
