@@ -89,7 +89,10 @@ def test_export_jsonl_fields_offsets_and_kinds(db, tmp_path):
         "start_s",
         "end_s",
         "text",
+        "turn",
+        "speaker_confidence",
     ]
+    assert all(r["speaker_confidence"] == 1.0 for r in rows)  # labelled source
     source = (tmp_path / "ep.md").read_text()
     for row in rows:
         assert source[row["start_char"] : row["end_char"]] == row["text"]

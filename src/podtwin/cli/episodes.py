@@ -78,6 +78,16 @@ def register(app: typer.Typer) -> None:
         for s in info["speakers"]:
             speakers.add_row(s["speaker"] or "(unknown)", str(s["sentences"]))
         console.print(speakers)
+        turns = Table("speaker", "role", "from", "turns", "mean confidence", title="turns")
+        for t in info["turns"]:
+            turns.add_row(
+                t["speaker"] or "(unknown)",
+                t["role"] or "",
+                t["origin"],
+                str(t["turns"]),
+                f"{t['mean_confidence']:.2f}",
+            )
+        console.print(turns)
         sources = Table("format", "chars", "path", title="sources")
         for s in info["sources"]:
             sources.add_row(s["format"], f"{s['chars']:,}", s["path"])

@@ -121,6 +121,14 @@ class Library:
             k["sentences"] += seg["last_sentence"] - seg["first_sentence"] + 1
             k["words"] += seg["words"]
         info["kinds"] = kinds
+        info["turns"] = [
+            dict(r)
+            for r in self.db.execute(
+                """SELECT speaker, role, origin, count(*) AS turns, round(avg(confidence), 3) AS mean_confidence
+                   FROM turns WHERE episode_id = ? GROUP BY speaker, role, origin ORDER BY turns DESC""",
+                [episode_id],
+            )
+        ]
         info["speakers"] = [
             dict(r)
             for r in self.db.execute(
@@ -135,8 +143,10 @@ class Library:
         cursor = self.db.execute(
             """
             SELECT se.episode_id, se.idx AS "index", se.speaker, se.kind, so.path AS source_file,
-                   se.start_char, se.end_char, se.start_s, se.end_s, se.text
+                   se.start_char, se.end_char, se.start_s, se.end_s, se.text,
+                   se.turn, t.confidence AS speaker_confidence
             FROM sentences se JOIN sources so ON so.id = se.source_id
+            LEFT JOIN turns t ON t.episode_id = se.episode_id AND t.idx = se.turn
             WHERE se.episode_id = ? ORDER BY se.idx
             """,
             [episode_id],
