@@ -59,10 +59,11 @@ def resolve_name(mention: str, people: list[str]) -> str | None:
     return None
 
 
+_NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
 def _words(name: str) -> list[str]:
-    words = [w for w in re.findall(r"[^\W\d_][\w'’.-]*", name) if len(name_key(w)) > 1 or len(_all(name)) == 1]
-    return words
-
-
-def _all(name: str) -> list[str]:
-    return re.findall(r"[^\W\d_][\w'’.-]*", name)
+    """The words of a name, without single-letter initials ("Mark S Zuckerberg")."""
+    words = _NAME_WORD.findall(name)
+    full = [w for w in words if len(name_key(w)) > 1]
+    return full or words
