@@ -35,6 +35,11 @@ _OUTRO = re.compile(
     r"|see you (?:in the )?next (?:time|episode))",
     re.I,
 )
+_ANNOUNCEMENT = re.compile(
+    r"\b(?:episode|show|podcast) is (?:also )?(?:brought to you|sponsored|presented) by\b", re.I
+)
+# Sentences between an announcement and the tagger's first sponsor sentence that join the read.
+ANNOUNCEMENT_GAP = 8
 OPENING_SHARE = 0.3
 OPENING_MAX_WORDS = 4000
 CLOSING_SHARE = 0.15
@@ -84,10 +89,26 @@ def tag_kinds(sentences: list[Sentence], sponsor: list[bool]) -> list[str]:
     if outro is not None:
         for i in range(outro, n):
             kinds[i] = "outro"
-    for i, flag in enumerate(sponsor):
+    for i, flag in enumerate(_with_announcements(sentences, sponsor)):
         if flag and kinds[i] in ("conversation", "intro", "cold_open"):
             kinds[i] = "sponsor"
     return kinds
+
+
+def _with_announcements(sentences: list[Sentence], sponsor: list[bool]) -> list[bool]:
+    """An explicit "this episode is brought to you by X" starts a read even where the tagger,
+    trained on another show's shorter reads, wakes up a few sentences later: the sentences
+    up to its first sponsor sentence belong to the read."""
+    flags = list(sponsor)
+    for i, s in enumerate(sentences):
+        if not _ANNOUNCEMENT.search(s.text):
+            continue
+        flags[i] = True
+        ahead = next((j for j in range(i + 1, min(i + 1 + ANNOUNCEMENT_GAP, len(flags))) if sponsor[j]), None)
+        if ahead is not None:
+            for j in range(i + 1, ahead):
+                flags[j] = True
+    return flags
 
 
 def segments_of(kinds: list[str]) -> list[Segment]:

@@ -12,7 +12,11 @@ Two logistic regressions are fitted with full-batch Adam and L2 on hashed featur
 emission P(host | sentence) and transition P(change after i | role of i). The
 decoder's emission scale, transition bias and decoding rule are then tuned on a
 validation part of the train split (every 5th train file), and the models refitted on
-all train files.
+all train files. The defaults (used with ``--no-tune``) are the values that validation
+chose: emission L2 3e-6 (weaker than the transition's 1e-5), emission scale 0.7,
+transition bias 0, Viterbi decoding; on the validation files (models fitted on the other
+train files) they raised exact word-level turn-change F1 from 0.649 to 0.675 punctuated
+and 0.533 to 0.555 unpunctuated, word accuracy 0.926 -> 0.924 and 0.912 -> 0.911.
 
     python -m podtwin.speakers.train_attribution [--out PATH]
 """
@@ -47,7 +51,7 @@ def is_host(label: str) -> bool:
 
 def file_examples(path: Path, unpunctuated: bool, punctuator) -> dict:
     """Sentences of one file in one condition, their roles (0 host, 1 guest) and word counts. Cached."""
-    key = hashlib.sha1(f"{path.resolve()}|{path.stat().st_mtime_ns}|{unpunctuated}|v1".encode()).hexdigest()
+    key = hashlib.sha1(f"{path.resolve()}|{path.stat().st_mtime_ns}|{unpunctuated}|v2".encode()).hexdigest()
     cached = CACHE / f"{key}.pkl"
     if cached.exists():
         return pickle.loads(cached.read_bytes())
@@ -166,18 +170,23 @@ def fit(examples: list[dict], l2_emit: float, l2_trans: float, iters: int, word_
 
 
 def score(attributor: A.SpeakerAttributor, examples: list[dict]) -> dict:
-    """Word-weighted sentence role accuracy (roles are known, no mapping needed) per condition."""
-    out: dict[str, list[float]] = {}
+    """Per condition: word-weighted sentence role accuracy (roles are known, no mapping
+    needed) and F1 of role changes between consecutive sentences."""
+    out: dict[str, np.ndarray] = {}
     for ex in examples:
         if not ex["texts"]:
             continue
         _, path = attributor.posteriors(ex["texts"], None)
-        ok = float(np.sum(ex["words"] * (path == ex["roles"])))
+        roles = ex["roles"].astype(np.int64)
+        pc, tc = path[1:] != path[:-1], roles[1:] != roles[:-1]
         key = "unpunctuated" if ex["unpunctuated"] else "punctuated"
-        acc = out.setdefault(key, [0.0, 0.0])
-        acc[0] += ok
-        acc[1] += float(np.sum(ex["words"]))
-    return {k: round(a / b, 4) for k, (a, b) in out.items()}
+        acc = out.setdefault(key, np.zeros(5))
+        acc += [np.sum(ex["words"] * (path == roles)), np.sum(ex["words"]), np.sum(pc & tc), pc.sum(), tc.sum()]
+    res = {}
+    for k, (ok, n, m, p, t) in out.items():
+        f1 = 2 * m / (p + t) if p + t else 0.0
+        res[k] = {"accuracy": round(ok / n, 4), "change_f1": round(f1, 4)}
+    return res
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,25 +212,28 @@ def main(argv: list[str] | None = None) -> None:
     val_ex = [ex for f in val_files for ex in by_path[str(f)]]
     print(f"examples ready in {time.time() - t0:.0f}s: {sum(len(e['texts']) for e in examples)} sentences")
 
-    hyper = {"l2_emit": 1e-6, "l2_trans": 1e-6, "word_weight": 0.5}
-    decoder = {"emit_scale": 1.0, "trans_bias": 0.0, "decode": "viterbi"}
+    hyper = {"l2_emit": 3e-6, "l2_trans": 1e-5, "word_weight": 0.5}
+    decoder = {"emit_scale": 0.7, "trans_bias": 0.0, "decode": "viterbi"}
     if not args.no_tune:
-        best = None
-        for l2 in (1e-5, 3e-5):
-            for ww in (0.5,):
-                arrays = fit(fit_ex, l2, l2, args.iters, ww)
-                att = A.SpeakerAttributor(arrays)
-                for scale in (0.8, 1.0, 1.3):
-                    for bias in (-1.0, -0.5, 0.0):
-                        for decode in ("viterbi", "posterior"):
-                            att.emit_scale, att.trans_bias, att.decode = scale, bias, decode
-                            s = score(att, val_ex)
-                            m = sum(s.values()) / len(s)
-                            if best is None or m > best[0]:
-                                best = (m, l2, ww, scale, bias, decode, s)
-                print(f"l2={l2:g} ww={ww} best so far {best} ({time.time() - t0:.0f}s)", flush=True)
-        _, l2, ww, scale, bias, decode, s = best
-        hyper = {"l2_emit": l2, "l2_trans": l2, "word_weight": ww}
+        # maximise mean turn-change F1 among settings whose mean accuracy is within
+        # 0.003 of the best setting's
+        results = []
+        for l2 in (1e-6, 3e-6, 1e-5):
+            ww = 0.5
+            arrays = fit(fit_ex, l2, 1e-5, args.iters, ww)
+            att = A.SpeakerAttributor(arrays)
+            for scale in (0.5, 0.7, 1.0):
+                for bias in (-0.5, 0.0, 0.5):
+                    for decode in ("viterbi", "posterior"):
+                        att.emit_scale, att.trans_bias, att.decode = scale, bias, decode
+                        s = score(att, val_ex)
+                        acc = float(np.mean([v["accuracy"] for v in s.values()]))
+                        f1 = float(np.mean([v["change_f1"] for v in s.values()]))
+                        results.append((f1, acc, l2, ww, scale, bias, decode, s))
+            print(f"l2_emit={l2:g} done ({time.time() - t0:.0f}s)", flush=True)
+        top_acc = max(r[1] for r in results)
+        _, _, l2, ww, scale, bias, decode, s = max((r for r in results if r[1] >= top_acc - 0.003), key=lambda r: r[:2])
+        hyper = {"l2_emit": l2, "l2_trans": 1e-5, "word_weight": ww}
         decoder = {"emit_scale": scale, "trans_bias": bias, "decode": decode}
         print("validation:", json.dumps({**hyper, **decoder, "scores": s}))
     arrays = fit(examples_of(files, by_path), hyper["l2_emit"], hyper["l2_trans"], args.iters, hyper["word_weight"])
