@@ -78,3 +78,18 @@ def test_misspelt_show_names_become_one_show_named_by_its_header(tmp_path):
     assert {e["show"] for e in episodes} == {"Lex Fridman Podcast"}
     assert {e["host"] for e in episodes} == {"Lex Fridman"}
     assert sorted(g for e in episodes for g in e["guests"]) == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+
+
+def test_an_announcement_starts_the_read_the_tagger_found_late():
+    text = EPISODE.replace(
+        "She is a mathematician.",
+        "She is a mathematician. This show is brought to you by Acme. I love how it works. "
+        "It is great for teams. Go to acme.com slash engine. Back to the intro now.",
+    )
+    sentences = sentences_of(text)
+    texts = [s.text for s in sentences]
+    flags = [t == "Go to acme.com slash engine." for t in texts]
+    kinds = dict(zip(texts, tag_kinds(sentences, flags)))
+    for read in ("This show is brought to you by Acme.", "I love how it works.", "It is great for teams."):
+        assert kinds[read] == "sponsor"
+    assert kinds["Back to the intro now."] == "intro"
