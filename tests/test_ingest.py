@@ -100,7 +100,8 @@ def test_kill_9_during_ingest_leaves_library_as_before(tmp_path, corpus):
     before = dump(db)
     for delay in (0.5, 2.5, 6.0):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "podtwin.cli", "--db", str(db), "ingest", "--json", str(corpus / "lenny")],
+            # the whole corpus takes ~15 s here, so every kill lands mid-ingest
+            [sys.executable, "-m", "podtwin.cli", "--db", str(db), "ingest", "--json", str(corpus)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
