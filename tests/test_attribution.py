@@ -25,8 +25,7 @@ def model() -> SpeakerAttributor:
 @pytest.fixture(scope="module")
 def measure_paths():
     paths = split(lenny_files(), "measure")
-    if not paths:
-        pytest.skip("lenny corpus not available (set PODTWIN_CORPUS)")
+    assert paths, "the lenny corpus is missing: set PODTWIN_CORPUS"
     return paths
 
 
