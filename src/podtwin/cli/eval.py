@@ -12,6 +12,11 @@ from podtwin.corpus import lenny_files, split
 
 app = typer.Typer(help="Measure quality against labelled transcripts.", no_args_is_help=True)
 
+LabelledPaths = Annotated[
+    list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
+]
+SplitPart = Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")]
+
 
 def _paths(paths: list[Path] | None, part: str) -> list[Path]:
     out: list[Path] = []
@@ -27,10 +32,8 @@ def _paths(paths: list[Path] | None, part: str) -> list[Path]:
 
 @app.command("sentences")
 def eval_sentences(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
-    ] = None,
-    part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
+    paths: LabelledPaths = None,
+    part: SplitPart = "measure",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Sentence-boundary F1 of the punctuator on labelled text stripped of punctuation and casing."""
@@ -55,10 +58,8 @@ def eval_sentences(
 
 @app.command("sponsors")
 def eval_sponsors(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
-    ] = None,
-    part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
+    paths: LabelledPaths = None,
+    part: SplitPart = "measure",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Sponsor-read tagging precision/recall/F1, with and without paragraph breaks."""
@@ -84,10 +85,8 @@ def eval_sponsors(
 
 @app.command("speakers")
 def eval_speakers(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="Labelled transcripts (default: lenny measure split).")
-    ] = None,
-    part: Annotated[str, typer.Option(help="Corpus split used when no PATH is given.")] = "measure",
+    paths: LabelledPaths = None,
+    part: SplitPart = "measure",
     unpunctuated: Annotated[bool, typer.Option("--unpunctuated", help="Also strip punctuation and casing.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
