@@ -93,3 +93,12 @@ def test_an_announcement_starts_the_read_the_tagger_found_late():
     for read in ("This show is brought to you by Acme.", "I love how it works.", "It is great for teams."):
         assert kinds[read] == "sponsor"
     assert kinds["Back to the intro now."] == "intro"
+
+
+def test_a_handoff_cut_in_two_by_restored_punctuation_is_still_found():
+    text = EPISODE.replace("And now, dear friends, here's Ada Lovelace.", "And now dear friends. Here's Ada Lovelace.")
+    sentences = sentences_of(text)
+    kinds = dict(zip([s.text for s in sentences], tag_kinds(sentences, [False] * len(sentences))))
+    assert kinds["And now dear friends."] == "handoff"
+    assert kinds["Here's Ada Lovelace."] == "handoff"
+    assert kinds["She is a mathematician."] == "intro"

@@ -25,7 +25,7 @@ _INTRO = re.compile(
     re.I,
 )
 _HANDOFF = re.compile(
-    r"\b(?:(?:and )?now,? dear friends,? here'?s|here'?s my conversation with|and now,? here'?s"
+    r"\b(?:(?:and )?now[,.]? dear friends[,.!]? here'?s|here'?s my conversation with|and now[,.]? here'?s"
     r"|enjoy (?:this|the) (?:episode|conversation|interview) with|with that,? i bring you"
     r"|and now,? (?:on to|onto) (?:my|the|our) conversation)",
     re.I,
@@ -62,7 +62,7 @@ def tag_kinds(sentences: list[Sentence], sponsor: list[bool]) -> list[str]:
     intro_start = next((i for i in range(opening) if _INTRO.search(sentences[i].text)), None)
     handoff = None
     if intro_start is not None:
-        handoff = next((i for i in range(intro_start, opening) if _HANDOFF.search(sentences[i].text)), None)
+        handoff = _find_handoff(sentences, intro_start, opening)
         for i in range(intro_start):
             kinds[i] = "cold_open"
         if handoff is not None:
@@ -77,6 +77,9 @@ def tag_kinds(sentences: list[Sentence], sponsor: list[bool]) -> list[str]:
             kinds[i] = "intro"
         if handoff is not None:
             kinds[handoff] = "handoff"
+            # a hand-off the punctuator split ("... and now dear friends." "here's X.") spans two
+            if handoff + 1 < n and not _HANDOFF.search(sentences[handoff].text):
+                kinds[handoff + 1] = "handoff"
             # "This is the X podcast." said just before the handoff belongs to it.
             if handoff > intro_start and re.search(
                 r"\bthis is (?:the |a )?[\w'’ ]{0,40}podcast\b", sentences[handoff - 1].text, re.I
@@ -109,6 +112,20 @@ def _with_announcements(sentences: list[Sentence], sponsor: list[bool]) -> list[
             for j in range(i + 1, ahead):
                 flags[j] = True
     return flags
+
+
+def _find_handoff(sentences: list[Sentence], start: int, end: int) -> int | None:
+    """First sentence where the hand-off formula starts, also when restored punctuation
+    cut the formula in two."""
+    for i in range(start, min(end, len(sentences))):
+        text = sentences[i].text
+        if _HANDOFF.search(text):
+            return i
+        if i + 1 < len(sentences):
+            m = _HANDOFF.search(text + " " + sentences[i + 1].text)
+            if m and m.start() < len(text):
+                return i
+    return None
 
 
 def segments_of(kinds: list[str]) -> list[Segment]:
