@@ -41,6 +41,8 @@ def test_not_a_library(tmp_path):
         Library(path)
     with pytest.raises(LibraryError, match="run `podtwin ingest"):
         Library(tmp_path / "missing.db", create=False)
+    with pytest.raises(LibraryError, match="does not exist"):
+        Library(tmp_path / "no-such-folder" / "lib.db")
 
 
 def test_atomic_rolls_back_everything_on_error(tmp_path):

@@ -29,6 +29,8 @@ class Library:
             raise LibraryError(f"No library at {self.path}: run `podtwin ingest PATH` first")
         if self.path.is_dir():
             raise LibraryError(f"{self.path} is a directory, not a library file")
+        if not self.path.parent.is_dir():
+            raise LibraryError(f"cannot create a library at {self.path}: the folder {self.path.parent} does not exist")
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
