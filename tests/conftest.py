@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from podtwin.corpus import corpus_dir
 from podtwin.ingest import ingest
 from podtwin.store.library import Library
+
+# CI replays the same examples every run (a red CI must be reproducible);
+# HYPOTHESIS_PROFILE=explore searches new ones while developing.
+settings.register_profile("replay", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "replay"))
 
 
 @pytest.fixture(autouse=True)
