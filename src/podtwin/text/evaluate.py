@@ -34,30 +34,16 @@ __all__ = [
     "score",
 ]
 
-_LABEL_LINE = re.compile(r"^\s*(?:.*?\s)?\((?:\d{1,2}:)?\d{1,2}:\d{2}\):?\s*$")
 _END_MARKS = re.compile(r"[.?!…]+$")
 _CLOSERS = "\"'”’)]"
 
 
 def lenny_paragraphs(path: Path | str) -> list[str]:
-    """Text of each speaker paragraph in a lenny transcript (after '## Transcript')."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == "## Transcript") + 1
-    except StopIteration:
-        return []
-    paragraphs: list[str] = []
-    current: list[str] = []
-    for line in lines[start:]:
-        if _LABEL_LINE.match(line):
-            if current:
-                paragraphs.append(" ".join(current))
-            current = []
-        elif line.strip():
-            current.append(line.strip())
-    if current:
-        paragraphs.append(" ".join(current))
-    return paragraphs
+    """Text of each speaker paragraph of a labelled transcript, as the project's reader gives it."""
+    from podtwin.formats import read_transcript
+
+    transcript = read_transcript(path)
+    return [transcript.utterance_text(u) for u in transcript.utterances]
 
 
 def label_paragraph(text: str) -> tuple[list[str], list[str]]:
