@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +37,3 @@ episodes_commands.register(app)
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(people_commands.people_app, name="people")
 app.add_typer(people_commands.speakers_app, name="speakers")
-
-
-def debug() -> bool:
-    """PODTWIN_DEBUG=1 re-raises errors with their traceback instead of a one-line message."""
-    return os.environ.get("PODTWIN_DEBUG", "") not in ("", "0")

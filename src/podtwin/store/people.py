@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from podtwin.errors import PodtwinError
 from podtwin.speakers.names import name_key
-from podtwin.speakers.people import name_similarity, resolve_name, word_similarity
+from podtwin.speakers.people import resolve_name, word_similarity
 
 # Across episodes only near-identical names are one person ("Jason Fried" is not "Jason Feifer").
 SAME_PERSON_ACROSS_EPISODES = 0.9
@@ -236,7 +236,3 @@ def people_summary(db: sqlite3.Connection) -> list[dict]:
             }
         )
     return out
-
-
-def similar_people(db: sqlite3.Connection, name: str) -> list[tuple[float, str]]:
-    return sorted(((name_similarity(name, r[0]), r[0]) for r in db.execute("SELECT name FROM people")), reverse=True)
