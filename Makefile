@@ -24,10 +24,23 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
 
+BENCH_STAMP := $(VENV)/.installed-bench
+FULL_DB ?= corpus.db
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
+	touch $@
+
 # Speed and memory benchmarks; figures go to docs/benchmarks.md by hand, with the machine.
-bench: $(STAMP)
+# The search benchmark builds a library of the whole corpus (about 20 minutes on 2 cores).
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_attribution.py
+	$(BIN)/python bench/bench_search.py
+
+# A library of the whole shared corpus, for `podtwin eval search`.
+$(FULL_DB): | $(STAMP)
+	$(BIN)/podtwin --db $(FULL_DB) ingest $(PODTWIN_CORPUS)
 
 # Quality figures on the measure split.
 eval: $(STAMP)
@@ -35,12 +48,14 @@ eval: $(STAMP)
 	$(BIN)/podtwin eval sponsors
 	$(BIN)/podtwin eval speakers
 	$(BIN)/podtwin eval speakers --unpunctuated
+	$(MAKE) $(FULL_DB)
+	$(BIN)/podtwin --db $(FULL_DB) eval search eval/search/*.jsonl --split measure
 
-# Rebuild the shipped model weights from the train split (needs torch: pip install torch==2.13.0).
+# Rebuild the shipped model weights from the train split.
 train: $(STAMP)
 	$(BIN)/python -m podtwin.text.train_punctuator
 	$(BIN)/python -m podtwin.clean.train_sponsors
 	$(BIN)/python -m podtwin.speakers.train_attribution
 
 clean:
-	rm -rf $(VENV) $(DB) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DB) $(FULL_DB) .pytest_cache .ruff_cache

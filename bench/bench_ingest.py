@@ -2,9 +2,10 @@
 
     python bench/bench_ingest.py [--corpus DIR] [--workers N]
 
-Measures wall time, words per second and peak memory (summed RSS of the ingest process
-and its workers, sampled every 20 ms from /proc), then times the baseline in the same
-run: read every file and split on '. ? !'.
+Embeddings are left out (`--no-embed`; bench_search.py measures them). Measures wall
+time, words per second and peak memory (summed RSS of the ingest process and its
+workers, sampled every 20 ms from /proc), then times the baseline in the same run: read
+every file and split on '. ? !'.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def tree_rss(pid: int) -> int:
 def run_ingest(corpus: Path, workers: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        cmd = [sys.executable, "-m", "podtwin.cli", "--db", str(db), "ingest", "--json", str(corpus)]
+        cmd = [sys.executable, "-m", "podtwin.cli", "--db", str(db), "ingest", "--json", "--no-embed", str(corpus)]
         if workers:
             cmd[5:5] = ["--workers", str(workers)]
         peak = 0

@@ -8,6 +8,7 @@ from hypothesis import settings
 
 from podtwin.corpus import corpus_dir
 from podtwin.ingest import ingest
+from podtwin.search.index import embed_missing
 from podtwin.store.library import Library
 
 # CI replays the same examples every run (a red CI must be reproducible);
@@ -35,9 +36,10 @@ def corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def lex_library(tmp_path_factory, corpus) -> Path:
-    """A library holding the five real lex transcripts (built once per test run)."""
+    """A library holding the five real lex transcripts, indexed for search (built once per test run)."""
     path = tmp_path_factory.mktemp("lex") / "lex.db"
     with Library(path) as library:
         report = ingest(library, [corpus / "lex"])
-    assert report.ok, report.failed
+        assert report.ok, report.failed
+        embed_missing(library)
     return path

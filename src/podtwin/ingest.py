@@ -19,6 +19,7 @@ from podtwin.clean.sponsors import default_sponsor_tagger
 from podtwin.errors import TranscriptError
 from podtwin.formats import parse_transcript, read_transcript
 from podtwin.formats.base import Transcript
+from podtwin.search.index import index_episode
 from podtwin.speakers.attribution import default_attributor
 from podtwin.speakers.names import name_key, normalize_label
 from podtwin.speakers.people import resolve_name
@@ -445,6 +446,7 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
         "INSERT INTO segments (episode_id, idx, kind, first_sentence, last_sentence, words) VALUES (?, ?, ?, ?, ?, ?)",
         ((episode_id, i, kind, first, last, words) for i, (kind, first, last, words) in enumerate(segments)),
     )
+    index_episode(db, episode_id)
 
 
 _TRUSTED = ("front matter", "header")

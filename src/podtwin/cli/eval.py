@@ -114,3 +114,34 @@ def eval_speakers(
             f"{name:34}{r['accuracy']:9.3f}{c['precision']:10.3f}{c['recall']:7.3f}{c['f1']:7.3f}"
             f"{r[f'changes_pm{TOLERANCE}']['f1']:9.3f}"
         )
+
+
+@app.command("search")
+def eval_search(
+    ctx: typer.Context,
+    questions: Annotated[list[Path], typer.Argument(help="Question files (JSON Lines, see podtwin.search.evaluate).")],
+    split_name: Annotated[
+        str | None, typer.Option("--split", help="Only questions of this split (tune or measure).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Retrieval recall@1, recall@5 and MRR@10 for lexical, dense and hybrid search."""
+    from podtwin.cli.common import open_library
+    from podtwin.search.evaluate import evaluate_search, load_questions
+
+    with open_library(ctx) as library:
+        qs = [q for path in questions for q in load_questions(path, split_name)]
+        if not qs:
+            raise typer.BadParameter("no questions found")
+        result = evaluate_search(library, qs)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"questions {result['questions']}" + (f" (split {split_name})" if split_name else ""))
+    if result["not_in_library"]:
+        typer.echo(
+            f"not in the library (skipped): {len(result['not_in_library'])}: {', '.join(result['not_in_library'])}"
+        )
+    typer.echo(f"{'':10}{'recall@1':>10}{'recall@5':>10}{'MRR@10':>10}")
+    for mode, r in result["modes"].items():
+        typer.echo(f"{mode:10}{r['recall@1']:10.3f}{r['recall@5']:10.3f}{r['mrr@10']:10.3f}")

@@ -91,9 +91,16 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the migration's transaction first; run statements one by one.
     # SQL comments may hold ";", so drop them before splitting into statements.
     script = re.sub(r"--[^\n]*", "", script)
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        # a trigger body holds ";" of its own: grow the statement until SQLite calls it complete
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+    if statement.strip(" \n;"):
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:80]}")
 
 
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
@@ -165,6 +172,47 @@ def m002_turns_and_roles(db: sqlite3.Connection) -> None:
             action TEXT NOT NULL CHECK (action IN ('merge', 'rename', 'set_speaker')),
             args TEXT NOT NULL,  -- JSON
             created_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migration
+def m003_search_index(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Retrieval units: consecutive sentences of one turn and one segment kind. Speaker, kind,
+        -- offsets and times are read from the sentences, so corrections never leave them stale.
+        -- AUTOINCREMENT: ids are never reused, so (count, max id) names a set of passages.
+        CREATE TABLE passages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            first_sentence INTEGER NOT NULL,
+            last_sentence INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',  -- the end of the previous turn: the question answered
+            text_hash TEXT NOT NULL,           -- the embedding is looked up by it
+            UNIQUE (episode_id, idx)
+        );
+        CREATE INDEX passages_hash ON passages(text_hash);
+        CREATE VIRTUAL TABLE passages_fts USING fts5(
+            text, context, content='passages', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN
+            INSERT INTO passages_fts (rowid, text, context) VALUES (new.id, new.text, new.context);
+        END;
+        CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN
+            INSERT INTO passages_fts (passages_fts, rowid, text, context)
+            VALUES ('delete', old.id, old.text, old.context);
+        END;
+        -- Sentence embeddings by passage text, so re-writing an episode re-embeds only what changed.
+        CREATE TABLE embeddings (
+            text_hash TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL  -- float16, unit length
         );
         """,
     )

@@ -1,0 +1,129 @@
+"""Retrieval quality on a question set: recall@1, recall@5 and MRR@10 per search mode.
+
+A question file is JSON Lines, one question per line:
+
+    {"id": "...", "question": "...", "file": "lenny/x.md", "quote": "exact words from the file",
+     "quote_speaker": "...", "speaker": null or "Name" (used as a filter), "split": "tune" | "measure"}
+
+``file`` is relative to the corpus folder; the library must hold that file. A result
+answers the question when it comes from the same episode and either overlaps the quote's
+characters in the same source file or (for an episode merged from several transcripts,
+where the passage may come from another transcript of the same words) holds at least
+half of the quote's words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from podtwin.errors import PodtwinError
+from podtwin.search.query import Filters, resolve_filters, search
+
+__all__ = ["Question", "evaluate_search", "load_questions"]
+
+MODES = ("lexical", "dense", "hybrid")
+DEPTH = 10
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    file: str
+    quote: str
+    speaker: str | None
+    split: str
+
+
+def load_questions(path: Path | str, split: str | None = None) -> list[Question]:
+    questions = []
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise PodtwinError(f"{path}: cannot read questions ({e})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            q = Question(d["id"], d["question"], d["file"], d["quote"], d.get("speaker"), d.get("split", "measure"))
+        except (ValueError, KeyError, TypeError) as e:
+            raise PodtwinError(f"{path}:{n}: not a question line ({e})") from None
+        if split is None or q.split == split:
+            questions.append(q)
+    return questions
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+@dataclass
+class Gold:
+    episode_id: int
+    source_id: int
+    spans: list[tuple[int, int]]  # where the quote occurs in the source's text
+    words: set[str]
+
+
+def _gold(library, q: Question) -> Gold | None:
+    """Where the quote is in the library, or None if its file is not there."""
+    name = Path(q.file).name
+    parent = Path(q.file).parent.name
+    for source_id, episode_id, path, text in library.db.execute(
+        "SELECT id, episode_id, path, text FROM sources WHERE path LIKE ?", ["%" + name]
+    ):
+        p = Path(path)
+        if p.name != name or (parent and p.parent.name != parent):
+            continue
+        pattern = r"\s+".join(re.escape(w) for w in q.quote.split())
+        # every occurrence: a guest's line may be heard first in a cold-open clip
+        spans = [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+        if spans:
+            return Gold(episode_id, source_id, spans, set(_words(q.quote)))
+    return None
+
+
+def _answers(hit, gold: Gold, source_of: dict[str, int]) -> bool:
+    if hit.episode_id != gold.episode_id:
+        return False
+    if source_of.get(hit.source_file) == gold.source_id:
+        return any(hit.start_char < end and start < hit.end_char for start, end in gold.spans)
+    return len(gold.words & set(_words(hit.text))) >= 0.5 * len(gold.words)
+
+
+def evaluate_search(library, questions: list[Question], modes=MODES, embedder=None) -> dict:
+    source_of = {path: sid for sid, path in library.db.execute("SELECT id, path FROM sources")}
+    missing = []
+    per_mode = {m: {"hits@1": 0, "hits@5": 0, "rr": 0.0, "ranks": {}} for m in modes}
+    n = 0
+    for q in questions:
+        gold = _gold(library, q)
+        if gold is None:
+            missing.append(q.id)
+            continue
+        n += 1
+        filters = resolve_filters(library, speaker=q.speaker) if q.speaker else Filters()
+        for mode in modes:
+            result = search(library, q.question, filters, limit=DEPTH, mode=mode, embedder=embedder)
+            rank = next((i for i, h in enumerate(result.hits, 1) if _answers(h, gold, source_of)), None)
+            m = per_mode[mode]
+            m["ranks"][q.id] = rank
+            if rank:
+                m["hits@1"] += rank == 1
+                m["hits@5"] += rank <= 5
+                m["rr"] += 1.0 / rank
+    out: dict = {"questions": n, "not_in_library": missing, "modes": {}}
+    for mode, m in per_mode.items():
+        out["modes"][mode] = {
+            "recall@1": m["hits@1"] / n if n else 0.0,
+            "recall@5": m["hits@5"] / n if n else 0.0,
+            "mrr@10": m["rr"] / n if n else 0.0,
+            "ranks": m["ranks"],
+        }
+    return out

@@ -1,0 +1,393 @@
+"""Hybrid search: FTS5 BM25 and MiniLM cosine, fused by reciprocal rank.
+
+Both sides rank passages independently (each with the same filters), then each passage
+scores sum(1 / (RRF_K + rank)) over the sides that found it. Dense vectors live in the
+library file; a process keeps them in memory as one float32 matrix and reloads it only
+when the library's passages or embeddings change.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from podtwin.errors import PodtwinError
+from podtwin.search.embed import DIMENSIONS
+
+__all__ = [
+    "KINDS",
+    "MAX_QUERY_CHARS",
+    "Filters",
+    "Hit",
+    "SearchError",
+    "SearchResult",
+    "highlight_spans",
+    "lexical_query",
+    "resolve_filters",
+    "search",
+]
+
+KINDS = ("cold_open", "intro", "sponsor", "handoff", "conversation", "outro")
+DEFAULT_KINDS = ("conversation", "cold_open", "handoff")  # what people said to each other
+MAX_QUERY_CHARS = 1000
+CANDIDATES = 100  # per side, before fusion
+RRF_K = 60
+CONTEXT_WEIGHT = 0.25  # BM25 weight of the previous turn's words against the passage's own
+
+# Words too common to carry meaning in a query; dropping them keeps FTS5 posting lists short.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can could did do does doing down during each few for from further had has have having he her here
+    hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of
+    off on once only or other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up very was we were what
+    when where which while who whom why will with would you your yours yourself yourselves um uh like yeah oh
+    okay really think know thing things get got going say said tell talk talked one also much many""".split()
+)
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+class SearchError(PodtwinError):
+    pass
+
+
+@dataclass
+class Filters:
+    speaker: str | None = None  # canonical person name
+    episode_id: int | None = None
+    show_id: int | None = None
+    kinds: tuple[str, ...] | None = DEFAULT_KINDS  # None: every kind
+
+
+@dataclass
+class Hit:
+    passage_id: int
+    episode_id: int
+    episode_number: int | None
+    title: str | None
+    show: str | None
+    speaker: str | None
+    kind: str
+    source_file: str
+    start_char: int
+    end_char: int
+    start_s: float | None
+    end_s: float | None
+    first_sentence: int
+    last_sentence: int
+    text: str
+    context: str
+    score: float
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans of query words in text
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["highlights"] = [list(h) for h in self.highlights]
+        return d
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    hits: list[Hit]
+    notes: list[str] = field(default_factory=list)
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+def resolve_filters(
+    library,
+    *,
+    speaker: str | None = None,
+    episode: str | None = None,
+    show: str | None = None,
+    kinds: list[str] | None = None,
+) -> Filters:
+    """Filters from what a user typed; unknown names raise a clear error."""
+    from podtwin.store.library import resolve_episode
+    from podtwin.store.people import person_id
+
+    f = Filters()
+    if speaker is not None:
+        if not speaker.strip():
+            raise SearchError("--speaker is empty")
+        f.speaker = person_id(library.db, speaker.strip())[1]
+    if episode is not None:
+        f.episode_id = resolve_episode(library, episode)
+    if show is not None:
+        rows = library.db.execute(
+            "SELECT id, name FROM shows WHERE lower(name) LIKE '%' || lower(?) || '%'", [show.strip()]
+        ).fetchall()
+        exact = [r for r in rows if r[1].lower() == show.strip().lower()]
+        rows = exact or rows
+        if not show.strip() or not rows:
+            raise SearchError(f"no show matches {show!r}")
+        if len(rows) > 1:
+            raise SearchError(f"{show!r} matches several shows: {', '.join(r[1] for r in rows)}")
+        f.show_id = rows[0][0]
+    if kinds:
+        wanted = [k.strip().replace("-", "_") for k in kinds]
+        if "all" in wanted:
+            f.kinds = None
+        else:
+            bad = [k for k in wanted if k not in KINDS]
+            if bad:
+                raise SearchError(f"unknown kind {bad[0]!r}; choose from {', '.join(KINDS)} or all")
+            f.kinds = tuple(dict.fromkeys(wanted))
+    return f
+
+
+def _filter_sql(f: Filters) -> tuple[str, list]:
+    clauses, args = [], []
+    if f.speaker is not None:
+        clauses.append("se.speaker = ?")
+        args.append(f.speaker)
+    if f.episode_id is not None:
+        clauses.append("p.episode_id = ?")
+        args.append(f.episode_id)
+    if f.show_id is not None:
+        clauses.append("e.show_id = ?")
+        args.append(f.show_id)
+    if f.kinds is not None:
+        clauses.append(f"se.kind IN ({', '.join('?' * len(f.kinds))})")
+        args.extend(f.kinds)
+    return (" AND " + " AND ".join(clauses) if clauses else ""), args
+
+
+# --- the two sides ------------------------------------------------------------------------
+
+
+def query_words(query: str) -> list[str]:
+    """Meaningful lowercase words of a query (all its words if every one is common)."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    kept = [w for w in words if w not in STOPWORDS]
+    return list(dict.fromkeys(kept or words))
+
+
+_SUFFIXES = ("ingly", "edly", "ings", "ness", "ment", "ions", "ing", "ion", "ers", "ies", "ly", "ed", "es", "er", "s")
+
+
+def word_root(word: str) -> str:
+    """The word without a common English ending ("openly" -> "open", "released" -> "releas")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def lexical_query(query: str) -> str | None:
+    """An FTS5 MATCH expression: every word quoted (so no word is read as an operator), OR-ed.
+
+    Each word also matches as a prefix of its root, so "openly" finds "open sourcing" and
+    "released" finds "releasing": ASR text and speech vary word forms more than porter joins.
+    """
+    words = query_words(query)
+    if not words:
+        return None
+    terms = []
+    for w in words[:64]:
+        terms.append('"' + w.replace('"', '""') + '"')
+        root = word_root(w)
+        if root != w and root.isalnum():
+            terms.append(f'"{root}"*')
+    return " OR ".join(terms)
+
+
+def lexical_ranking(db: sqlite3.Connection, query: str, f: Filters, limit: int = CANDIDATES) -> list[int]:
+    match = lexical_query(query)
+    if match is None:
+        return []
+    where, args = _filter_sql(f)
+    rows = db.execute(
+        f"""SELECT p.id FROM passages_fts
+            JOIN passages p ON p.id = passages_fts.rowid
+            JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence
+            JOIN episodes e ON e.id = p.episode_id
+            WHERE passages_fts MATCH ? {where}
+            ORDER BY bm25(passages_fts, 1.0, {CONTEXT_WEIGHT}) LIMIT ?""",
+        [match, *args, limit],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+class DenseIndex:
+    """All passage vectors of one library as a matrix, with the columns filters need."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        rows = db.execute(
+            """SELECT p.id, p.episode_id, e.show_id, se.speaker, se.kind, em.vector
+               FROM passages p
+               JOIN embeddings em ON em.text_hash = p.text_hash
+               JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence
+               JOIN episodes e ON e.id = p.episode_id
+               ORDER BY p.id"""
+        ).fetchall()
+        n = len(rows)
+        self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+        self.episode = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
+        self.show = np.fromiter((r[2] if r[2] is not None else -1 for r in rows), dtype=np.int64, count=n)
+        self.speakers, self.speaker = np.unique(np.array([r[3] or "" for r in rows], dtype=object), return_inverse=True)
+        self.kinds, self.kind = np.unique(np.array([r[4] for r in rows], dtype=object), return_inverse=True)
+        blob = b"".join(r[5] for r in rows)
+        self.vectors = np.frombuffer(blob, dtype=np.float16).reshape(n, DIMENSIONS).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mask(self, f: Filters) -> np.ndarray | None:
+        m = None
+
+        def both(a, b):
+            return b if a is None else a & b
+
+        if f.speaker is not None:
+            code = np.searchsorted(self.speakers, f.speaker)
+            hit = code < len(self.speakers) and self.speakers[code] == f.speaker
+            m = both(m, self.speaker == code if hit else np.zeros(len(self), bool))
+        if f.episode_id is not None:
+            m = both(m, self.episode == f.episode_id)
+        if f.show_id is not None:
+            m = both(m, self.show == f.show_id)
+        if f.kinds is not None:
+            codes = [i for i, k in enumerate(self.kinds) if k in f.kinds]
+            m = both(m, np.isin(self.kind, codes))
+        return m
+
+    def ranking(self, vector: np.ndarray, f: Filters, limit: int = CANDIDATES) -> list[int]:
+        if not len(self):
+            return []
+        scores = self.vectors @ vector
+        m = self.mask(f)
+        if m is not None:
+            scores = np.where(m, scores, -np.inf)
+        k = min(limit, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [int(self.ids[i]) for i in top if np.isfinite(scores[i])]
+
+
+_dense_cache: dict[str, tuple[tuple, DenseIndex]] = {}
+_cache_lock = threading.Lock()
+
+
+def _state(db: sqlite3.Connection) -> tuple:
+    """Changes whenever anything the dense index holds may have changed."""
+    data_version = db.execute("PRAGMA data_version").fetchone()[0]
+    return (data_version, db.total_changes)
+
+
+def dense_index(library) -> DenseIndex:
+    key = str(library.path.resolve())
+    state = _state(library.db)
+    with _cache_lock:
+        cached = _dense_cache.get(key)
+        if cached and cached[0] == state:
+            return cached[1]
+        index = DenseIndex(library.db)
+        _dense_cache[key] = (state, index)
+        return index
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def validate_query(query: str) -> str:
+    if query is None or not query.strip():
+        raise SearchError("the query is empty; type some words to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+    return query.strip()
+
+
+def search(
+    library,
+    query: str,
+    filters: Filters | None = None,
+    *,
+    limit: int = 10,
+    mode: str = "hybrid",
+    embedder=None,
+) -> SearchResult:
+    """Ranked passages for a query. mode: hybrid, lexical or dense."""
+    from podtwin.search.index import index_status
+
+    query = validate_query(query)
+    if mode not in ("hybrid", "lexical", "dense"):
+        raise SearchError(f"unknown mode {mode!r}; choose hybrid, lexical or dense")
+    if not 1 <= limit <= 1000:
+        raise SearchError("--limit must be between 1 and 1000")
+    f = filters or Filters()
+    db = library.db
+    status = index_status(db)
+    if status.episodes == 0:
+        raise SearchError("the library is empty: run `podtwin ingest PATH` first")
+    if status.passages == 0:
+        raise SearchError("the library has no search index yet: run `podtwin index`")
+    notes = []
+    if status.missing and mode != "lexical":
+        notes.append(f"{status.missing} of {status.passages} passages have no embedding yet: run `podtwin index`")
+    candidates = max(CANDIDATES, limit)
+    lexical = lexical_ranking(db, query, f, candidates) if mode != "dense" else []
+    dense: list[int] = []
+    if mode != "lexical" and status.embedded:
+        if embedder is None:
+            from podtwin.search.embed import default_embedder
+
+            embedder = default_embedder()
+        dense = dense_index(library).ranking(embedder.embed_query(query), f, candidates)
+    scores: dict[int, float] = {}
+    lex_rank = {pid: r for r, pid in enumerate(lexical, 1)}
+    dense_rank = {pid: r for r, pid in enumerate(dense, 1)}
+    for ranks in (lex_rank, dense_rank):
+        for pid, r in ranks.items():
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (RRF_K + r)
+    ordered = sorted(scores, key=lambda pid: (-scores[pid], pid))[:limit]
+    hits = _hits(db, ordered)
+    words = query_words(query)
+    for h in hits:
+        h.score = round(scores[h.passage_id], 6)
+        h.lexical_rank = lex_rank.get(h.passage_id)
+        h.dense_rank = dense_rank.get(h.passage_id)
+        h.highlights = highlight_spans(h.text, words)
+    return SearchResult(query, mode, hits, notes)
+
+
+def _hits(db: sqlite3.Connection, ids: list[int]) -> list[Hit]:
+    if not ids:
+        return []
+    rows = db.execute(
+        f"""SELECT p.id, p.episode_id, e.number, e.title, sh.name AS show, a.speaker, a.kind, so.path,
+                   a.start_char, b.end_char, a.start_s, b.end_s, p.first_sentence, p.last_sentence,
+                   p.text, p.context
+            FROM passages p
+            JOIN episodes e ON e.id = p.episode_id
+            LEFT JOIN shows sh ON sh.id = e.show_id
+            JOIN sentences a ON a.episode_id = p.episode_id AND a.idx = p.first_sentence
+            JOIN sentences b ON b.episode_id = p.episode_id AND b.idx = p.last_sentence
+            JOIN sources so ON so.id = a.source_id
+            WHERE p.id IN ({", ".join("?" * len(ids))})""",
+        ids,
+    ).fetchall()
+    by_id = {r[0]: Hit(*r, score=0.0) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def highlight_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
+    """Character spans of the words in text that match a query word (same word or same stem)."""
+    stems = [w if len(w) <= 4 else w[: max(4, len(w) - 3)] for w in words]
+    spans = []
+    for m in _WORD.finditer(text):
+        token = m.group(0).lower()
+        for w, stem in zip(words, stems, strict=True):
+            if token == w or (len(w) > 4 and token.startswith(stem) and len(token) <= len(w) + 4):
+                spans.append((m.start(), m.end()))
+                break
+    return spans

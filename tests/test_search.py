@@ -1,0 +1,237 @@
+"""Search: passages, the FTS5 and MiniLM indexes, fusion, filters, bad input, incremental indexing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from podtwin.cli.app import app
+from podtwin.errors import PodtwinError
+from podtwin.ingest import ingest
+from podtwin.search.embed import EmbeddingModelError, default_embedder, model_dir, verify
+from podtwin.search.index import embed_missing, index_status
+from podtwin.search.passages import MAX_WORDS, SentenceRow, build_passages
+from podtwin.search.query import SearchError, lexical_query, resolve_filters, search
+from podtwin.store.library import Library, resolve_episode
+
+# --- passages ---------------------------------------------------------------------------------
+
+sentence_rows = st.lists(
+    st.tuples(
+        st.integers(1, 40),  # words
+        st.sampled_from(["conversation", "sponsor", "intro"]),
+        st.integers(0, 3),  # turn step
+        st.integers(0, 1),  # source
+    ),
+    max_size=60,
+)
+
+
+@given(sentence_rows)
+def test_passages_cover_every_sentence_once_and_never_cross_a_turn_kind_or_source(spec):
+    rows, turn = [], 0
+    for i, (n, kind, step, source) in enumerate(spec):
+        turn += step > 1
+        rows.append(SentenceRow(i, " ".join(f"w{i}x{j}" for j in range(n)), kind, turn, source))
+    passages = build_passages(rows)
+    covered = [i for p in passages for i in range(p.first, p.last + 1)]
+    assert covered == list(range(len(rows)))
+    for p in passages:
+        inside = rows[p.first : p.last + 1]
+        assert len({(r.turn, r.kind, r.source) for r in inside}) == 1
+        words = sum(len(r.text.split()) for r in inside)
+        # a window only goes past MAX_WORDS by one long sentence or a short leftover merged in
+        assert words <= MAX_WORDS + 40 or len(inside) == 1 or words - len(inside[-1].text.split()) < MAX_WORDS
+
+
+def test_passage_context_is_the_previous_turn():
+    rows = [
+        SentenceRow(0, "What got you into sailing?", "conversation", 0),
+        SentenceRow(1, "My father had a boat.", "conversation", 1),
+        SentenceRow(2, "We sailed every summer.", "conversation", 1),
+    ]
+    passages = build_passages(rows)
+    assert [p.text for p in passages] == ["What got you into sailing?", "My father had a boat. We sailed every summer."]
+    assert passages[1].context == "What got you into sailing?"
+    assert passages[0].context == ""
+
+
+# --- lexical query safety -----------------------------------------------------------------------
+
+
+@given(st.text(max_size=200))
+def test_any_query_text_is_a_valid_fts5_expression(text):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61 remove_diacritics 2')")
+    db.execute("INSERT INTO t VALUES ('open sourcing models released openly')")
+    match = lexical_query(text)
+    if match is not None:
+        db.execute("SELECT * FROM t WHERE t MATCH ?", [match]).fetchall()
+
+
+def test_word_forms_match_through_their_root():
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61 remove_diacritics 2')")
+    db.executemany("INSERT INTO t VALUES (?)", [("I am in favor of open sourcing",), ("we sail at dawn",)])
+    rows = db.execute("SELECT x FROM t WHERE t MATCH ?", [lexical_query("released openly")]).fetchall()
+    assert rows == [("I am in favor of open sourcing",)]
+
+
+# --- the real lex library -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def lex(lex_library):
+    with Library(lex_library) as library:
+        yield library
+
+
+def _rank(hits, needle: str) -> int | None:
+    return next((i for i, h in enumerate(hits, 1) if needle in h.text), None)
+
+
+OPEN_SOURCE = "generally in favor of open sourcing"
+
+
+def test_acceptance_elon_on_open_sourcing(lex):
+    query = "should AI models be released openly"
+    filtered = search(lex, query, resolve_filters(lex, speaker="Elon Musk"), limit=3).hits
+    assert all(h.speaker == "Elon Musk" for h in filtered)
+    assert _rank(filtered, OPEN_SOURCE), [h.text[:80] for h in filtered]
+    assert _rank(search(lex, query, limit=5).hits, OPEN_SOURCE)
+
+
+def test_filters_restrict_speaker_episode_and_kind(lex):
+    zuck = search(lex, "virtual reality avatars", resolve_filters(lex, speaker="Mark Zuckerberg"), limit=20).hits
+    assert zuck and {h.speaker for h in zuck} == {"Mark Zuckerberg"}
+    episode_id = resolve_episode(lex, "#398")
+    in_episode = search(lex, "codec avatars", resolve_filters(lex, episode="#398"), limit=20).hits
+    assert in_episode and {h.episode_id for h in in_episode} == {episode_id}
+    ads = search(lex, "sponsor discount code", resolve_filters(lex, kinds=["sponsor"]), limit=10).hits
+    assert ads and {h.kind for h in ads} == {"sponsor"}
+    # by default sponsor reads are left out
+    default = search(lex, "sponsor discount code", limit=50).hits
+    assert "sponsor" not in {h.kind for h in default}
+
+
+def test_hits_point_at_the_quoted_words_in_the_source(lex):
+    hits = search(lex, "open sourcing", limit=5, mode="lexical").hits
+    assert hits
+    for h in hits:
+        (text,) = lex.db.execute("SELECT text FROM sources WHERE path = ?", [h.source_file]).fetchone()
+        span = " ".join(text[h.start_char : h.end_char].split()).lower()
+        assert span.split()[:3] == h.text.lower().split()[:3] or h.text.split()[0].lower() in span
+        assert h.highlights and all(h.text[a:b].lower().startswith("open") for a, b in h.highlights)
+
+
+def test_modes_each_find_results_and_hybrid_fuses_them(lex):
+    query = "how do you keep a company from racing ahead with dangerous AI"
+    lexical = search(lex, query, limit=10, mode="lexical").hits
+    dense = search(lex, query, limit=10, mode="dense").hits
+    hybrid = search(lex, query, limit=10).hits
+    assert lexical and dense and hybrid
+    assert all(h.dense_rank is None for h in lexical) and all(h.lexical_rank is None for h in dense)
+    assert any(h.lexical_rank and h.dense_rank for h in hybrid)
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("", "empty"), ("   ", "empty"), ("x" * 10_000, "10,000 characters")],
+)
+def test_bad_queries_are_clear_errors(lex, query, message):
+    with pytest.raises(SearchError, match=message):
+        search(lex, query)
+
+
+def test_operator_soup_and_quotes_are_just_words(lex):
+    for query in ['"open AND', "NEAR(a b) OR NOT *", "col:open", "'); DROP TABLE passages; --", "(((", "^*"]:
+        search(lex, query)  # no FTS5 syntax error
+
+
+def test_unknown_filters_are_clear_errors(lex):
+    with pytest.raises(PodtwinError, match="no person"):
+        resolve_filters(lex, speaker="Nobody Atall")
+    with pytest.raises(PodtwinError, match="episode"):
+        resolve_filters(lex, episode="#99999")
+    with pytest.raises(SearchError, match="no show"):
+        resolve_filters(lex, show="Radio Nowhere")
+    with pytest.raises(SearchError, match="unknown kind"):
+        resolve_filters(lex, kinds=["adverts"])
+
+
+# --- index lifecycle ----------------------------------------------------------------------------
+
+
+def test_library_without_index_or_episodes_says_what_to_do(tmp_path):
+    with Library(tmp_path / "empty.db") as library:
+        with pytest.raises(SearchError, match="empty"):
+            search(library, "anything")
+        library.db.execute(
+            "INSERT INTO episodes (id, created_at, updated_at) VALUES (1, 'now', 'now')"
+        )  # an episode from before the index existed
+        with pytest.raises(SearchError, match="podtwin index"):
+            search(library, "anything")
+
+
+def test_adding_an_episode_embeds_only_its_passages(tmp_path, lex_library, corpus):
+    path = tmp_path / "grow.db"
+    shutil.copy(lex_library, path)
+    with Library(path) as library:
+        before = index_status(library.db)
+        assert before.passages == before.embedded > 0
+        assert embed_missing(library) == 0
+        report = ingest(library, [corpus / "lenny" / "albert-cheng.md"])
+        assert len(report.added) == 1
+        grown = index_status(library.db)
+        new = grown.passages - before.passages
+        # passages whose text is already embedded (a "Yeah." heard before) reuse that vector
+        assert new > 0 and 0.9 * new <= grown.missing <= new
+        lexical_only = search(library, "albert cheng", limit=3, mode="lexical")
+        assert lexical_only.hits  # the lexical index is current before any embedding
+        notes = search(library, "albert cheng", limit=3).notes
+        assert notes and "podtwin index" in notes[0]
+        assert 0 < embed_missing(library) <= grown.missing
+        assert index_status(library.db).missing == 0
+
+
+def test_cli_search_json_rows_and_errors(lex_library):
+    runner = CliRunner()
+    result = runner.invoke(app, ["--db", str(lex_library), "search", "open sourcing", "--limit", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 3
+    for key in ("episode_id", "speaker", "start_char", "end_char", "start_s", "text", "score"):
+        assert key in rows[0]
+    table = runner.invoke(app, ["--db", str(lex_library), "search", "open sourcing", "--limit", "2"])
+    assert table.exit_code == 0 and "Elon Musk" in table.stdout or "Mark Zuckerberg" in table.stdout
+    for args in (["search", ""], ["search", "x", "--speaker", "Nobody Atall"], ["search", "x", "--kind", "ads"]):
+        bad = runner.invoke(app, ["--db", str(lex_library), *args])
+        assert bad.exit_code != 0
+        assert "Traceback" not in bad.output and "Error" in bad.output
+
+
+# --- the model ------------------------------------------------------------------------------------
+
+
+def test_model_is_checked_before_use(tmp_path):
+    verify(model_dir())  # the installed weights are the published ones
+    fake = tmp_path / "model"
+    fake.mkdir()
+    (fake / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(EmbeddingModelError, match="sha256"):
+        verify(fake)
+
+
+def test_embeddings_place_paraphrases_near_each_other():
+    e = default_embedder()
+    v = e.embed(["How do I price my product?", "What should I charge customers?", "My dog likes the beach."])
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2
