@@ -5,11 +5,13 @@ A question file is JSON Lines, one question per line:
     {"id": "...", "question": "...", "file": "lenny/x.md", "quote": "exact words from the file",
      "quote_speaker": "...", "speaker": null or "Name" (used as a filter), "split": "tune" | "measure"}
 
-``file`` is relative to the corpus folder; the library must hold that file. A result
-answers the question when it comes from the same episode and either overlaps the quote's
-characters in the same source file or (for an episode merged from several transcripts,
-where the passage may come from another transcript of the same words) holds at least
-half of the quote's words.
+``file`` is relative to the corpus folder; the library must hold that file. Two scores:
+
+* exact: the result overlaps the quote's characters in the same source file, or (for an
+  episode merged from several transcripts, where the passage may come from another
+  transcript of the same words) holds at least half of the quote's words;
+* answer: exact, or the result lies in the same speaker turn as the quote. A turn is
+  one person's answer, cut into several passages when long; any of them answers.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Gold:
     source_id: int
     spans: list[tuple[int, int]]  # where the quote occurs in the source's text
     words: set[str]
+    turns: set[int]  # the episode's turns holding the quote
 
 
 def _gold(library, q: Question) -> Gold | None:
@@ -85,11 +88,20 @@ def _gold(library, q: Question) -> Gold | None:
         # every occurrence: a guest's line may be heard first in a cold-open clip
         spans = [(m.start(), m.end()) for m in re.finditer(pattern, text)]
         if spans:
-            return Gold(episode_id, source_id, spans, set(_words(q.quote)))
+            turns = {
+                turn
+                for a, b in spans
+                for (turn,) in library.db.execute(
+                    """SELECT DISTINCT turn FROM sentences WHERE episode_id = ? AND source_id = ?
+                       AND start_char < ? AND end_char > ? AND turn IS NOT NULL""",
+                    [episode_id, source_id, b, a],
+                )
+            }
+            return Gold(episode_id, source_id, spans, set(_words(q.quote)), turns)
     return None
 
 
-def _answers(hit, gold: Gold, source_of: dict[str, int]) -> bool:
+def _exact(hit, gold: Gold, source_of: dict[str, int]) -> bool:
     if hit.episode_id != gold.episode_id:
         return False
     if source_of.get(hit.source_file) == gold.source_id:
@@ -97,10 +109,24 @@ def _answers(hit, gold: Gold, source_of: dict[str, int]) -> bool:
     return len(gold.words & set(_words(hit.text))) >= 0.5 * len(gold.words)
 
 
+def _answers(hit, gold: Gold, source_of: dict[str, int], turn_of) -> bool:
+    if hit.episode_id != gold.episode_id:
+        return False
+    return _exact(hit, gold, source_of) or turn_of(hit) in gold.turns
+
+
 def evaluate_search(library, questions: list[Question], modes=MODES, embedder=None) -> dict:
     source_of = {path: sid for sid, path in library.db.execute("SELECT id, path FROM sources")}
+
+    def turn_of(hit) -> int | None:
+        row = library.db.execute(
+            "SELECT turn FROM sentences WHERE episode_id = ? AND idx = ?", [hit.episode_id, hit.first_sentence]
+        ).fetchone()
+        return row[0] if row else None
+
     missing = []
-    per_mode = {m: {"hits@1": 0, "hits@5": 0, "rr": 0.0, "ranks": {}} for m in modes}
+    scores = {m: {rule: {"hits@1": 0, "hits@5": 0, "rr": 0.0} for rule in ("answer", "exact")} for m in modes}
+    ranks: dict[str, dict[str, int | None]] = {m: {} for m in modes}
     n = 0
     for q in questions:
         gold = _gold(library, q)
@@ -110,20 +136,33 @@ def evaluate_search(library, questions: list[Question], modes=MODES, embedder=No
         n += 1
         filters = resolve_filters(library, speaker=q.speaker) if q.speaker else Filters()
         for mode in modes:
-            result = search(library, q.question, filters, limit=DEPTH, mode=mode, embedder=embedder)
-            rank = next((i for i, h in enumerate(result.hits, 1) if _answers(h, gold, source_of)), None)
-            m = per_mode[mode]
-            m["ranks"][q.id] = rank
-            if rank:
-                m["hits@1"] += rank == 1
-                m["hits@5"] += rank <= 5
-                m["rr"] += 1.0 / rank
+            hits = search(library, q.question, filters, limit=DEPTH, mode=mode, embedder=embedder).hits
+            for rule in ("answer", "exact"):
+                rank = next(
+                    (
+                        i
+                        for i, h in enumerate(hits, 1)
+                        if (_answers(h, gold, source_of, turn_of) if rule == "answer" else _exact(h, gold, source_of))
+                    ),
+                    None,
+                )
+                if rule == "answer":
+                    ranks[mode][q.id] = rank
+                if rank:
+                    m = scores[mode][rule]
+                    m["hits@1"] += rank == 1
+                    m["hits@5"] += rank <= 5
+                    m["rr"] += 1.0 / rank
     out: dict = {"questions": n, "not_in_library": missing, "modes": {}}
-    for mode, m in per_mode.items():
-        out["modes"][mode] = {
-            "recall@1": m["hits@1"] / n if n else 0.0,
-            "recall@5": m["hits@5"] / n if n else 0.0,
-            "mrr@10": m["rr"] / n if n else 0.0,
-            "ranks": m["ranks"],
-        }
+    for mode in modes:
+        out["modes"][mode] = {"ranks": ranks[mode]}
+        for rule, m in scores[mode].items():
+            suffix = "" if rule == "answer" else "_exact"
+            out["modes"][mode].update(
+                {
+                    f"recall@1{suffix}": m["hits@1"] / n if n else 0.0,
+                    f"recall@5{suffix}": m["hits@5"] / n if n else 0.0,
+                    f"mrr@10{suffix}": m["rr"] / n if n else 0.0,
+                }
+            )
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,9 @@ DEFAULT_KINDS = ("conversation", "cold_open", "handoff")  # what people said to 
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 100  # per side, before fusion
 RRF_K = 60
+# Weights of each side in the fusion, chosen on the tune questions (eval/search, split "tune").
+LEXICAL_WEIGHT = 1.0
+DENSE_WEIGHT = 3.0  # dense finds paraphrases that share no word with the query: trust it more
 CONTEXT_WEIGHT = 0.25  # BM25 weight of the previous turn's words against the passage's own
 
 # Words too common to carry meaning in a query; dropping them keeps FTS5 posting lists short.
@@ -58,6 +61,7 @@ class SearchError(PodtwinError):
 @dataclass
 class Filters:
     speaker: str | None = None  # canonical person name
+    speakers: tuple[str, ...] | None = None  # any of these (people a query names)
     episode_id: int | None = None
     show_id: int | None = None
     kinds: tuple[str, ...] | None = DEFAULT_KINDS  # None: every kind
@@ -150,6 +154,9 @@ def _filter_sql(f: Filters) -> tuple[str, list]:
     if f.speaker is not None:
         clauses.append("se.speaker = ?")
         args.append(f.speaker)
+    if f.speakers is not None:
+        clauses.append(f"se.speaker IN ({', '.join('?' * len(f.speakers))})")
+        args.extend(f.speakers)
     if f.episode_id is not None:
         clauses.append("p.episode_id = ?")
         args.append(f.episode_id)
@@ -248,10 +255,10 @@ class DenseIndex:
         def both(a, b):
             return b if a is None else a & b
 
-        if f.speaker is not None:
-            code = np.searchsorted(self.speakers, f.speaker)
-            hit = code < len(self.speakers) and self.speakers[code] == f.speaker
-            m = both(m, self.speaker == code if hit else np.zeros(len(self), bool))
+        for names in ([f.speaker] if f.speaker is not None else None, f.speakers):
+            if names is not None:
+                codes = [i for i, s in enumerate(self.speakers) if s in names]
+                m = both(m, np.isin(self.speaker, codes))
         if f.episode_id is not None:
             m = both(m, self.episode == f.episode_id)
         if f.show_id is not None:
@@ -296,6 +303,46 @@ def dense_index(library) -> DenseIndex:
         return index
 
 
+# --- people a query names -----------------------------------------------------------------
+
+_NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def people_mentioned(db: sqlite3.Connection, query: str) -> list[str]:
+    """Speakers of the library that the query names ("what does Zuckerberg think ...").
+
+    A full name matches in any casing. A single capitalised word matches a person when it
+    is that person's last (or first) name and no other speaker shares it, so "Mark" alone
+    names nobody when two Marks have spoken.
+    """
+    tokens = [t for t in _NAME_TOKEN.findall(query)]
+    tokens = [t[:-2] if t.lower().endswith(("'s", "’s")) else t for t in tokens]
+    lowered = [t.lower() for t in tokens]
+    capitalised = {t.lower() for t in tokens if t[:1].isupper()}
+    text = " " + " ".join(lowered) + " "
+    names = [r[0] for r in db.execute("SELECT DISTINCT speaker FROM sentences WHERE speaker IS NOT NULL")]
+    firsts: dict[str, list[str]] = {}
+    lasts: dict[str, list[str]] = {}
+    for name in names:
+        parts = [w.lower() for w in _NAME_TOKEN.findall(name)]
+        if len(parts) >= 2:
+            firsts.setdefault(parts[0], []).append(name)
+            lasts.setdefault(parts[-1], []).append(name)
+    found = []
+    for name in names:
+        parts = [w.lower() for w in _NAME_TOKEN.findall(name)]
+        if not parts:
+            continue
+        if len(parts) >= 2 and " " + " ".join(parts) + " " in text:
+            found.append(name)
+            continue
+        for part, index in ((parts[-1], lasts), (parts[0], firsts)):
+            if len(parts) >= 2 and len(part) >= 3 and part in capitalised and len(index.get(part, ())) == 1:
+                found.append(name)
+                break
+    return found
+
+
 # --- search -------------------------------------------------------------------------------
 
 
@@ -335,20 +382,38 @@ def search(
     if status.missing and mode != "lexical":
         notes.append(f"{status.missing} of {status.passages} passages have no embedding yet: run `podtwin index`")
     candidates = max(CANDIDATES, limit)
+    # a query that names people also ranks within their words, so "what does Musk think
+    # about X" favours Musk's passages without hiding what others said about X
+    named = None
+    if f.speaker is None and f.speakers is None:
+        people = people_mentioned(db, query)
+        if people:
+            named = replace(f, speakers=tuple(people))
     lexical = lexical_ranking(db, query, f, candidates) if mode != "dense" else []
+    lexical_named = lexical_ranking(db, query, named, candidates) if named and mode != "dense" else []
     dense: list[int] = []
+    dense_named: list[int] = []
     if mode != "lexical" and status.embedded:
         if embedder is None:
             from podtwin.search.embed import default_embedder
 
             embedder = default_embedder()
-        dense = dense_index(library).ranking(embedder.embed_query(query), f, candidates)
+        index = dense_index(library)
+        vector = embedder.embed_query(query)
+        dense = index.ranking(vector, f, candidates)
+        if named:
+            dense_named = index.ranking(vector, named, candidates)
     scores: dict[int, float] = {}
     lex_rank = {pid: r for r, pid in enumerate(lexical, 1)}
     dense_rank = {pid: r for r, pid in enumerate(dense, 1)}
-    for ranks in (lex_rank, dense_rank):
-        for pid, r in ranks.items():
-            scores[pid] = scores.get(pid, 0.0) + 1.0 / (RRF_K + r)
+    for ranking, weight in (
+        (lexical, LEXICAL_WEIGHT),
+        (dense, DENSE_WEIGHT),
+        (lexical_named, LEXICAL_WEIGHT),
+        (dense_named, DENSE_WEIGHT),
+    ):
+        for r, pid in enumerate(ranking, 1):
+            scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + r)
     ordered = sorted(scores, key=lambda pid: (-scores[pid], pid))[:limit]
     hits = _hits(db, ordered)
     words = query_words(query)
