@@ -35,9 +35,7 @@ def words_of(text: str) -> list[str]:
 def fingerprint(conversation: list[str]) -> bytes:
     """Sampled shingle hashes of the conversation's sentences, as a sorted uint32 blob."""
     words = [w for s in conversation for w in words_of(s)]
-    hashes = {
-        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode()) for i in range(max(0, len(words) - SHINGLE + 1))
-    }
+    hashes = {zlib.crc32(" ".join(words[i : i + SHINGLE]).encode()) for i in range(max(0, len(words) - SHINGLE + 1))}
     sampled = sorted(h for h in hashes if h % SAMPLE == 0)
     return np.asarray(sampled, dtype=np.uint32).tobytes()
 

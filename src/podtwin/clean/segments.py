@@ -35,9 +35,7 @@ _OUTRO = re.compile(
     r"|see you (?:in the )?next (?:time|episode))",
     re.I,
 )
-_ANNOUNCEMENT = re.compile(
-    r"\b(?:episode|show|podcast) is (?:also )?(?:brought to you|sponsored|presented) by\b", re.I
-)
+_ANNOUNCEMENT = re.compile(r"\b(?:episode|show|podcast) is (?:also )?(?:brought to you|sponsored|presented) by\b", re.I)
 # Sentences between an announcement and the tagger's first sponsor sentence that join the read.
 ANNOUNCEMENT_GAP = 8
 OPENING_SHARE = 0.3
