@@ -37,8 +37,9 @@ class Question:
     question: str
     file: str
     quote: str
-    speaker: str | None
+    speaker: str | None  # search filter, when the question sets one
     split: str
+    quote_speaker: str | None = None  # who says the quote
 
 
 def load_questions(path: Path | str, split: str | None = None) -> list[Question]:
@@ -53,7 +54,15 @@ def load_questions(path: Path | str, split: str | None = None) -> list[Question]
             continue
         try:
             d = json.loads(line)
-            q = Question(d["id"], d["question"], d["file"], d["quote"], d.get("speaker"), d.get("split", "measure"))
+            q = Question(
+                d["id"],
+                d["question"],
+                d["file"],
+                d["quote"],
+                d.get("speaker"),
+                d.get("split", "measure"),
+                d.get("quote_speaker"),
+            )
         except (ValueError, KeyError, TypeError) as e:
             raise PodtwinError(f"{path}:{n}: not a question line ({e})") from None
         if split is None or q.split == split:
@@ -115,16 +124,22 @@ def _answers(hit, gold: Gold, source_of: dict[str, int], turn_of) -> bool:
     return _exact(hit, gold, source_of) or turn_of(hit) in gold.turns
 
 
+def hit_turn(db, hit) -> int | None:
+    """The speaker turn a result's passage belongs to."""
+    row = db.execute(
+        "SELECT turn FROM sentences WHERE episode_id = ? AND idx = ?", [hit.episode_id, hit.first_sentence]
+    ).fetchone()
+    return row[0] if row else None
+
+
 def evaluate_search(library, questions: list[Question], modes=MODES, embedder=None) -> dict:
     source_of = {path: sid for sid, path in library.db.execute("SELECT id, path FROM sources")}
 
     def turn_of(hit) -> int | None:
-        row = library.db.execute(
-            "SELECT turn FROM sentences WHERE episode_id = ? AND idx = ?", [hit.episode_id, hit.first_sentence]
-        ).fetchone()
-        return row[0] if row else None
+        return hit_turn(library.db, hit)
 
-    missing = []
+    missing: list[str] = []
+    unknown_speaker: list[str] = []
     scores = {m: {rule: {"hits@1": 0, "hits@5": 0, "rr": 0.0} for rule in ("answer", "exact")} for m in modes}
     ranks: dict[str, dict[str, int | None]] = {m: {} for m in modes}
     n = 0
@@ -134,7 +149,14 @@ def evaluate_search(library, questions: list[Question], modes=MODES, embedder=No
             missing.append(q.id)
             continue
         n += 1
-        filters = resolve_filters(library, speaker=q.speaker) if q.speaker else Filters()
+        try:
+            filters = resolve_filters(library, speaker=q.speaker) if q.speaker else Filters()
+        except PodtwinError:
+            # the library knows this speaker under no such name: a miss in every mode, listed
+            unknown_speaker.append(q.id)
+            for mode in modes:
+                ranks[mode][q.id] = None
+            continue
         for mode in modes:
             hits = search(library, q.question, filters, limit=DEPTH, mode=mode, embedder=embedder).hits
             for rule in ("answer", "exact"):
@@ -153,7 +175,7 @@ def evaluate_search(library, questions: list[Question], modes=MODES, embedder=No
                     m["hits@1"] += rank == 1
                     m["hits@5"] += rank <= 5
                     m["rr"] += 1.0 / rank
-    out: dict = {"questions": n, "not_in_library": missing, "modes": {}}
+    out: dict = {"questions": n, "not_in_library": missing, "unknown_speaker": unknown_speaker, "modes": {}}
     for mode in modes:
         out["modes"][mode] = {"ranks": ranks[mode]}
         for rule, m in scores[mode].items():

@@ -291,6 +291,26 @@ def _state(db: sqlite3.Connection) -> tuple:
     return (data_version, db.total_changes)
 
 
+_facts_cache: dict[str, tuple[tuple, dict]] = {}
+
+
+def library_facts(library) -> dict:
+    """Index status and speaker names, recomputed only when the library changed."""
+    from podtwin.search.index import index_status
+
+    key = str(library.path.resolve())
+    state = _state(library.db)
+    cached = _facts_cache.get(key)
+    if cached and cached[0] == state:
+        return cached[1]
+    facts = {
+        "status": index_status(library.db),
+        "speakers": [r[0] for r in library.db.execute("SELECT name FROM people")],
+    }
+    _facts_cache[key] = (state, facts)
+    return facts
+
+
 def dense_index(library) -> DenseIndex:
     key = str(library.path.resolve())
     state = _state(library.db)
@@ -308,8 +328,8 @@ def dense_index(library) -> DenseIndex:
 _NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
-def people_mentioned(db: sqlite3.Connection, query: str) -> list[str]:
-    """Speakers of the library that the query names ("what does Zuckerberg think ...").
+def people_mentioned(names: list[str], query: str) -> list[str]:
+    """People of the library (names) that the query names ("what does Zuckerberg think ...").
 
     A full name matches in any casing. A single capitalised word matches a person when it
     is that person's last (or first) name and no other speaker shares it, so "Mark" alone
@@ -320,7 +340,6 @@ def people_mentioned(db: sqlite3.Connection, query: str) -> list[str]:
     lowered = [t.lower() for t in tokens]
     capitalised = {t.lower() for t in tokens if t[:1].isupper()}
     text = " " + " ".join(lowered) + " "
-    names = [r[0] for r in db.execute("SELECT DISTINCT speaker FROM sentences WHERE speaker IS NOT NULL")]
     firsts: dict[str, list[str]] = {}
     lasts: dict[str, list[str]] = {}
     for name in names:
@@ -364,8 +383,6 @@ def search(
     embedder=None,
 ) -> SearchResult:
     """Ranked passages for a query. mode: hybrid, lexical or dense."""
-    from podtwin.search.index import index_status
-
     query = validate_query(query)
     if mode not in ("hybrid", "lexical", "dense"):
         raise SearchError(f"unknown mode {mode!r}; choose hybrid, lexical or dense")
@@ -373,7 +390,8 @@ def search(
         raise SearchError("--limit must be between 1 and 1000")
     f = filters or Filters()
     db = library.db
-    status = index_status(db)
+    facts = library_facts(library)
+    status = facts["status"]
     if status.episodes == 0:
         raise SearchError("the library is empty: run `podtwin ingest PATH` first")
     if status.passages == 0:
@@ -386,7 +404,7 @@ def search(
     # about X" favours Musk's passages without hiding what others said about X
     named = None
     if f.speaker is None and f.speakers is None:
-        people = people_mentioned(db, query)
+        people = people_mentioned(facts["speakers"], query)
         if people:
             named = replace(f, speakers=tuple(people))
     lexical = lexical_ranking(db, query, f, candidates) if mode != "dense" else []
