@@ -18,7 +18,16 @@ from podtwin.ingest import ingest
 from podtwin.search.embed import EmbeddingModelError, default_embedder, model_dir, verify
 from podtwin.search.index import embed_missing, index_status
 from podtwin.search.passages import MAX_WORDS, SentenceRow, build_passages
-from podtwin.search.query import SearchError, lexical_query, resolve_filters, search
+from podtwin.search.query import (
+    Filters,
+    SearchError,
+    Vocabulary,
+    dense_index,
+    lexical_query,
+    resolve_filters,
+    search,
+    stems,
+)
 from podtwin.store.library import Library, resolve_episode
 
 # --- passages ---------------------------------------------------------------------------------
@@ -237,3 +246,50 @@ def test_embeddings_place_paraphrases_near_each_other():
     v = e.embed(["How do I price my product?", "What should I charge customers?", "My dog likes the beach."])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+
+
+def test_onnx_embeddings_are_the_sentence_transformers_embeddings():
+    # the ONNX graph is exported from the same weights; it must give the same vectors
+    from sentence_transformers import SentenceTransformer
+
+    texts = ["so we open sourced the model", "What should I charge customers?", "uh yeah i mean " * 40]
+    reference = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True).encode(
+        texts, normalize_embeddings=True
+    )
+    ours = default_embedder().embed(texts)
+    assert np.allclose(ours, reference, atol=1e-4)
+    assert np.allclose(default_embedder().embed_query(texts[1]), reference[1], atol=1e-4)
+
+
+# --- speed-minded parts keep their answers ------------------------------------------------------
+
+
+def test_common_query_words_are_dropped_and_rare_ones_kept(lex):
+    vocabulary = Vocabulary(lex.db)
+    words = ["people", "think", "quantum", "zaremba"]
+    docs = {w: vocabulary.word_docs(s) for w, s in zip(words, stems(words), strict=True)}
+    common = sorted(docs.values())[2] - 1  # a limit that leaves two of the four words
+    match = lexical_query("what do people think about quantum zaremba", vocabulary, max_docs=common)
+    for w in words:
+        assert (f'"{w}"' in match) == (docs[w] <= common), (w, docs[w], common, match)
+    assert any(d > common for d in docs.values()) and any(0 < d <= common for d in docs.values())
+    # a query of common words only still searches with its rarest
+    assert lexical_query("people think", vocabulary, max_docs=0)
+
+
+def test_porter_stems_come_from_sqlite():
+    assert stems(["released", "openly", "don't"]) == [["releas"], ["openli"], ["don", "t"]]
+
+
+def test_narrow_filters_rank_like_the_whole_matrix_masked(lex):
+    index = dense_index(lex)
+    vector = default_embedder().embed_query("virtual reality avatars")
+    for f in (resolve_filters(lex, speaker="Mark Zuckerberg"), resolve_filters(lex, episode="#398"), Filters()):
+        rows = index.rows(f)
+        scores = index.vectors @ vector
+        if rows is not None:
+            keep = np.zeros(len(index), bool)
+            keep[rows] = True
+            scores = np.where(keep, scores, -np.inf)
+        expected = [int(index.ids[i]) for i in np.argsort(-scores, kind="stable")[:20] if np.isfinite(scores[i])]
+        assert index.ranking(vector, f, 20) == expected

@@ -8,9 +8,11 @@ when the library's passages or embeddings change.
 
 from __future__ import annotations
 
+import bisect
 import re
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -190,37 +192,112 @@ def word_root(word: str) -> str:
     return word
 
 
-def lexical_query(query: str) -> str | None:
+MAX_TERM_DOCS = 700  # a query word found in more passages than this is dropped (1% of the full corpus)
+MAX_TERMS = 8  # the rarest words of a long query are enough to find its passages
+KEEP_RAREST = 2  # ...and a query of nothing but common words keeps its two rarest
+
+
+class Vocabulary:
+    """How many passages hold each indexed term (FTS5 stems), for choosing query words.
+
+    Scoring an OR query costs time in proportion to the passages its words match, and a
+    word found in thousands of passages adds little to BM25 but most of that cost.
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.docs: dict[str, int] = dict(db.execute("SELECT term, doc FROM passages_vocab"))
+        self.terms = sorted(self.docs)
+        self.passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+
+    def word_docs(self, stems: list[str]) -> int:
+        # a word the tokenizer splits ("don't") is a phrase: no commoner than its rarest part
+        return min((self.docs.get(s, 0) for s in stems), default=0)
+
+    def prefix_docs(self, prefix: str) -> int:
+        """Passages holding any term that starts with prefix (an upper bound: a sum)."""
+        total = 0
+        for term in self.terms[bisect.bisect_left(self.terms, prefix) :]:
+            if not term.startswith(prefix):
+                break
+            total += self.docs[term]
+        return total
+
+
+_stemmers = threading.local()
+
+
+def stems(words: list[str]) -> list[list[str]]:
+    """The terms FTS5 indexes for each word, from SQLite's own porter tokenizer."""
+    db = getattr(_stemmers, "db", None)
+    if db is None:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.execute("CREATE VIRTUAL TABLE words USING fts5(w, tokenize='porter unicode61 remove_diacritics 2')")
+        db.execute("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, 'instance')")
+        _stemmers.db = db
+    db.execute("DELETE FROM words")
+    db.executemany("INSERT INTO words (rowid, w) VALUES (?, ?)", enumerate(words))
+    out: list[list[str]] = [[] for _ in words]
+    for term, row in db.execute("SELECT term, doc FROM word_terms ORDER BY doc, offset"):
+        out[row].append(term)
+    return out
+
+
+def lexical_query(query: str, vocabulary: Vocabulary | None = None, max_docs: int = MAX_TERM_DOCS) -> str | None:
     """An FTS5 MATCH expression: every word quoted (so no word is read as an operator), OR-ed.
 
     Each word also matches as a prefix of its root, so "openly" finds "open sourcing" and
     "released" finds "releasing": ASR text and speech vary word forms more than porter joins.
+    Given the library's vocabulary, words found in more than max_docs passages are dropped:
+    they cost most to score (time grows with the passages matched) and tell least apart.
     """
-    words = query_words(query)
+    words = query_words(query)[:64]
     if not words:
         return None
-    terms = []
-    for w in words[:64]:
-        terms.append('"' + w.replace('"', '""') + '"')
+    terms = []  # (passages holding it, FTS5 term)
+    word_stems = stems(words) if vocabulary else [[]] * len(words)
+    for w, w_stems in zip(words, word_stems, strict=True):
+        docs = vocabulary.word_docs(w_stems) if vocabulary else 0
+        terms.append((docs, '"' + w.replace('"', '""') + '"'))
         root = word_root(w)
         if root != w and root.isalnum():
-            terms.append(f'"{root}"*')
-    return " OR ".join(terms)
+            terms.append((vocabulary.prefix_docs(root) if vocabulary else 0, f'"{root}"*'))
+    if not vocabulary:
+        return " OR ".join(dict.fromkeys(t for _, t in terms))
+    terms.sort(key=lambda t: t[0])
+    kept = [t for docs, t in terms if docs <= max_docs][:MAX_TERMS] or [t for _, t in terms[:KEEP_RAREST]]
+    return " OR ".join(dict.fromkeys(kept))
 
 
-def lexical_ranking(db: sqlite3.Connection, query: str, f: Filters, limit: int = CANDIDATES) -> list[int]:
-    match = lexical_query(query)
+FTS_FIRST = 300  # best BM25 matches taken before filters apply; more are scored if too few pass
+
+
+def lexical_ranking(
+    db: sqlite3.Connection, query: str, f: Filters, limit: int = CANDIDATES, vocabulary: Vocabulary | None = None
+) -> list[int]:
+    match = lexical_query(query, vocabulary)
     if match is None:
         return []
     where, args = _filter_sql(f)
+    joins = "JOIN passages p ON p.id = m.id"
+    if f.speaker is not None or f.speakers is not None or f.kinds is not None:
+        joins += " JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence"
+    if f.show_id is not None:
+        joins += " JOIN episodes e ON e.id = p.episode_id"
+    best = f"""SELECT rowid AS id, bm25(passages_fts, 1.0, {CONTEXT_WEIGHT}) AS score
+               FROM passages_fts WHERE passages_fts MATCH ?"""
+    # Filtering after the best matches spares joining every match; a narrow filter (one
+    # speaker, one episode) may leave too few, and then every match is scored.
+    narrow = f.speaker is not None or f.speakers is not None or f.episode_id is not None
+    if not narrow:
+        rows = db.execute(
+            f"""SELECT p.id FROM ({best} ORDER BY score LIMIT {FTS_FIRST}) m {joins}
+                WHERE 1 {where} ORDER BY m.score LIMIT ?""",
+            [match, *args, limit],
+        ).fetchall()
+        if len(rows) == limit:
+            return [r[0] for r in rows]
     rows = db.execute(
-        f"""SELECT p.id FROM passages_fts
-            JOIN passages p ON p.id = passages_fts.rowid
-            JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence
-            JOIN episodes e ON e.id = p.episode_id
-            WHERE passages_fts MATCH ? {where}
-            ORDER BY bm25(passages_fts, 1.0, {CONTEXT_WEIGHT}) LIMIT ?""",
-        [match, *args, limit],
+        f"SELECT p.id FROM ({best}) m {joins} WHERE 1 {where} ORDER BY m.score LIMIT ?", [match, *args, limit]
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -245,11 +322,16 @@ class DenseIndex:
         self.kinds, self.kind = np.unique(np.array([r[4] for r in rows], dtype=object), return_inverse=True)
         blob = b"".join(r[5] for r in rows)
         self.vectors = np.frombuffer(blob, dtype=np.float16).reshape(n, DIMENSIONS).astype(np.float32)
+        self._rows: dict[tuple, np.ndarray | None] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def mask(self, f: Filters) -> np.ndarray | None:
+    def rows(self, f: Filters) -> np.ndarray | None:
+        """Indices of the rows the filters let through (None: all), kept per filter."""
+        key = (f.speaker, f.speakers, f.episode_id, f.show_id, f.kinds)
+        if key in self._rows:
+            return self._rows[key]
         m = None
 
         def both(a, b):
@@ -266,22 +348,43 @@ class DenseIndex:
         if f.kinds is not None:
             codes = [i for i, k in enumerate(self.kinds) if k in f.kinds]
             m = both(m, np.isin(self.kind, codes))
-        return m
+        rows = None if m is None else np.flatnonzero(m)
+        if len(self._rows) >= 256:  # one entry per speaker or episode asked about; bounded
+            self._rows.clear()
+        self._rows[key] = rows
+        return rows
+
+    def rankings(self, vector: np.ndarray, filters: list[Filters], limit: int = CANDIDATES) -> list[list[int]]:
+        """The best passages by cosine for each set of filters.
+
+        The whole matrix is multiplied at most once; a narrow filter (a speaker, an
+        episode) multiplies only its own rows.
+        """
+        everything = None
+        out = []
+        for f in filters:
+            rows = self.rows(f)
+            if rows is not None and len(rows) < len(self) // 4:
+                scores = self.vectors[rows] @ vector
+            else:
+                if everything is None:
+                    everything = self.vectors @ vector
+                scores = everything if rows is None else everything[rows]
+            k = min(limit, len(scores))
+            if k == 0:
+                out.append([])
+                continue
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            out.append([int(x) for x in self.ids[top if rows is None else rows[top]]])
+        return out
 
     def ranking(self, vector: np.ndarray, f: Filters, limit: int = CANDIDATES) -> list[int]:
-        if not len(self):
-            return []
-        scores = self.vectors @ vector
-        m = self.mask(f)
-        if m is not None:
-            scores = np.where(m, scores, -np.inf)
-        k = min(limit, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [int(self.ids[i]) for i in top if np.isfinite(scores[i])]
+        return self.rankings(vector, [f], limit)[0]
 
 
 _dense_cache: dict[str, tuple[tuple, DenseIndex]] = {}
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podtwin-embed")
 _cache_lock = threading.Lock()
 
 
@@ -305,7 +408,7 @@ def library_facts(library) -> dict:
         return cached[1]
     facts = {
         "status": index_status(library.db),
-        "speakers": [r[0] for r in library.db.execute("SELECT name FROM people")],
+        "people": People([r[0] for r in library.db.execute("SELECT name FROM people")]),
     }
     _facts_cache[key] = (state, facts)
     return facts
@@ -328,38 +431,45 @@ def dense_index(library) -> DenseIndex:
 _NAME_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
-def people_mentioned(names: list[str], query: str) -> list[str]:
-    """People of the library (names) that the query names ("what does Zuckerberg think ...").
+class People:
+    """The library's speaker names, split once, for finding the ones a query names."""
 
-    A full name matches in any casing. A single capitalised word matches a person when it
-    is that person's last (or first) name and no other speaker shares it, so "Mark" alone
-    names nobody when two Marks have spoken.
-    """
-    tokens = [t for t in _NAME_TOKEN.findall(query)]
-    tokens = [t[:-2] if t.lower().endswith(("'s", "’s")) else t for t in tokens]
-    lowered = [t.lower() for t in tokens]
-    capitalised = {t.lower() for t in tokens if t[:1].isupper()}
-    text = " " + " ".join(lowered) + " "
-    firsts: dict[str, list[str]] = {}
-    lasts: dict[str, list[str]] = {}
-    for name in names:
-        parts = [w.lower() for w in _NAME_TOKEN.findall(name)]
-        if len(parts) >= 2:
-            firsts.setdefault(parts[0], []).append(name)
-            lasts.setdefault(parts[-1], []).append(name)
-    found = []
-    for name in names:
-        parts = [w.lower() for w in _NAME_TOKEN.findall(name)]
-        if not parts:
-            continue
-        if len(parts) >= 2 and " " + " ".join(parts) + " " in text:
-            found.append(name)
-            continue
-        for part, index in ((parts[-1], lasts), (parts[0], firsts)):
-            if len(parts) >= 2 and len(part) >= 3 and part in capitalised and len(index.get(part, ())) == 1:
+    def __init__(self, names: list[str]) -> None:
+        self.names = [(name, [w.lower() for w in _NAME_TOKEN.findall(name)]) for name in names]
+        self.firsts: dict[str, int] = {}
+        self.lasts: dict[str, int] = {}
+        for _, parts in self.names:
+            if len(parts) >= 2:
+                self.firsts[parts[0]] = self.firsts.get(parts[0], 0) + 1
+                self.lasts[parts[-1]] = self.lasts.get(parts[-1], 0) + 1
+
+    def mentioned(self, query: str) -> list[str]:
+        """People the query names ("what does Zuckerberg think ...").
+
+        A full name matches in any casing. A single capitalised word matches a person when
+        it is that person's last (or first) name and no other speaker shares it, so "Mark"
+        alone names nobody when two Marks have spoken.
+        """
+        tokens = [t[:-2] if t.lower().endswith(("'s", "’s")) else t for t in _NAME_TOKEN.findall(query)]
+        lowered = {t.lower() for t in tokens}
+        capitalised = {t.lower() for t in tokens if t[:1].isupper()}
+        text = " " + " ".join(t.lower() for t in tokens) + " "
+        found = []
+        for name, parts in self.names:
+            if not parts or parts[0] not in lowered and parts[-1] not in lowered:
+                continue
+            if len(parts) >= 2 and " " + " ".join(parts) + " " in text:
                 found.append(name)
-                break
-    return found
+                continue
+            for part, counts in ((parts[-1], self.lasts), (parts[0], self.firsts)):
+                if len(parts) >= 2 and len(part) >= 3 and part in capitalised and counts.get(part) == 1:
+                    found.append(name)
+                    break
+        return found
+
+
+def people_mentioned(names: list[str], query: str) -> list[str]:
+    return People(names).mentioned(query)
 
 
 # --- search -------------------------------------------------------------------------------
@@ -404,23 +514,32 @@ def search(
     # about X" favours Musk's passages without hiding what others said about X
     named = None
     if f.speaker is None and f.speakers is None:
-        people = people_mentioned(facts["speakers"], query)
+        people = facts["people"].mentioned(query)
         if people:
             named = replace(f, speakers=tuple(people))
-    lexical = lexical_ranking(db, query, f, candidates) if mode != "dense" else []
-    lexical_named = lexical_ranking(db, query, named, candidates) if named and mode != "dense" else []
+    lexical: list[int] = []
+    lexical_named: list[int] = []
     dense: list[int] = []
     dense_named: list[int] = []
+    vector = None
     if mode != "lexical" and status.embedded:
         if embedder is None:
             from podtwin.search.embed import default_embedder
 
             embedder = default_embedder()
-        index = dense_index(library)
-        vector = embedder.embed_query(query)
-        dense = index.ranking(vector, f, candidates)
+        # the model runs on the other core while SQLite ranks words (both release the GIL)
+        vector = _pool.submit(embedder.embed_query, query)
+    if mode != "dense":
+        vocabulary = facts.get("vocabulary")
+        if vocabulary is None:
+            vocabulary = facts["vocabulary"] = Vocabulary(db)
+        lexical = lexical_ranking(db, query, f, candidates, vocabulary)
         if named:
-            dense_named = index.ranking(vector, named, candidates)
+            lexical_named = lexical_ranking(db, query, named, candidates, vocabulary)
+    if vector is not None:
+        rankings = dense_index(library).rankings(vector.result(), [f, named] if named else [f], candidates)
+        dense = rankings[0]
+        dense_named = rankings[1] if named else []
     scores: dict[int, float] = {}
     lex_rank = {pid: r for r, pid in enumerate(lexical, 1)}
     dense_rank = {pid: r for r, pid in enumerate(dense, 1)}
@@ -465,12 +584,16 @@ def _hits(db: sqlite3.Connection, ids: list[int]) -> list[Hit]:
 
 def highlight_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
     """Character spans of the words in text that match a query word (same word or same stem)."""
-    stems = [w if len(w) <= 4 else w[: max(4, len(w) - 3)] for w in words]
-    spans = []
-    for m in _WORD.finditer(text):
-        token = m.group(0).lower()
-        for w, stem in zip(words, stems, strict=True):
-            if token == w or (len(w) > 4 and token.startswith(stem) and len(token) <= len(w) + 4):
-                spans.append((m.start(), m.end()))
-                break
-    return spans
+    if not words:
+        return []
+    # a word of more than four letters also matches its stem (the word less up to three
+    # letters) with other endings, up to four letters longer than the word itself
+    forms = []
+    for w in words:
+        if len(w) <= 4:
+            forms.append(re.escape(w))
+        else:
+            stem = w[: max(4, len(w) - 3)]
+            forms.append(f"{re.escape(stem)}[^\\W_]{{0,{len(w) + 4 - len(stem)}}}")
+    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(forms) + r")(?![^\W_])", re.IGNORECASE)
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]

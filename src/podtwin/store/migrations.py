@@ -216,3 +216,10 @@ def m003_search_index(db: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migration
+def m004_passage_vocabulary(db: sqlite3.Connection) -> None:
+    # How many passages hold each indexed term: search drops the commonest words of a query,
+    # which cost most to score and tell least apart.
+    _run_script(db, "CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row');")
