@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,11 @@ from podtwin.store.library import Library
 settings.register_profile("replay", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "replay"))
+
+# A cache of our own, so every run exports the embedding model to ONNX afresh (and tests
+# that path) instead of using one a developer's machine already holds.
+os.environ["PODTWIN_CACHE"] = tempfile.mkdtemp(prefix="podtwin-test-cache-")
+atexit.register(shutil.rmtree, os.environ["PODTWIN_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

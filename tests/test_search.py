@@ -293,3 +293,12 @@ def test_narrow_filters_rank_like_the_whole_matrix_masked(lex):
             scores = np.where(keep, scores, -np.inf)
         expected = [int(index.ids[i]) for i in np.argsort(-scores, kind="stable")[:20] if np.isfinite(scores[i])]
         assert index.ranking(vector, f, 20) == expected
+
+
+def test_fast_search_finds_the_same_kind_of_answers(lex):
+    query = "virtual reality avatars"
+    f = resolve_filters(lex, speaker="Mark Zuckerberg")
+    fast = search(lex, query, f, limit=10, fast=True).hits
+    full = search(lex, query, f, limit=10).hits
+    assert fast and {h.speaker for h in fast} == {"Mark Zuckerberg"}
+    assert {h.passage_id for h in fast} & {h.passage_id for h in full}

@@ -143,9 +143,9 @@ def eval_search(
             f"not in the library (skipped): {len(result['not_in_library'])}: {', '.join(result['not_in_library'])}"
         )
     typer.echo("answer = the result is in the quote's speaker turn; exact = it overlaps the quote itself")
-    typer.echo(f"{'':10}{'recall@1':>10}{'recall@5':>10}{'MRR@10':>10}   {'exact: R@1':>10}{'R@5':>8}{'MRR':>8}")
+    typer.echo(f"{'':18}{'recall@1':>10}{'recall@5':>10}{'MRR@10':>10}   {'exact: R@1':>10}{'R@5':>8}{'MRR':>8}")
     for mode, r in result["modes"].items():
         typer.echo(
-            f"{mode:10}{r['recall@1']:10.3f}{r['recall@5']:10.3f}{r['mrr@10']:10.3f}   "
+            f"{mode:18}{r['recall@1']:10.3f}{r['recall@5']:10.3f}{r['mrr@10']:10.3f}   "
             f"{r['recall@1_exact']:10.3f}{r['recall@5_exact']:8.3f}{r['mrr@10_exact']:8.3f}"
         )
