@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -302,3 +307,50 @@ def test_fast_search_finds_the_same_kind_of_answers(lex):
     full = search(lex, query, f, limit=10).hits
     assert fast and {h.speaker for h in fast} == {"Mark Zuckerberg"}
     assert {h.passage_id for h in fast} & {h.passage_id for h in full}
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def test_embedding_workers_stop_when_their_parent_is_killed(tmp_path, lex_library):
+    db = tmp_path / "lex.db"
+    shutil.copy(lex_library, db)
+    with Library(db) as library:
+        with library.atomic():
+            library.db.execute("DELETE FROM embeddings")
+    script = (
+        "import sys; from podtwin.store.library import Library; from podtwin.search.index import embed_missing\n"
+        "with Library(sys.argv[1]) as lib: embed_missing(lib, chunk=16, workers=2)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(db)])
+    try:
+        deadline = time.monotonic() + 120
+        workers: set[int] = set()
+        while time.monotonic() < deadline and len(workers) < 3:  # the spawn tracker and two workers
+            workers = _children(parent.pid)
+            time.sleep(0.2)
+        assert workers, "no worker started"
+        time.sleep(3)  # workers are loading the model or embedding
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+            time.sleep(0.2)
+        alive = [
+            w
+            for w in workers
+            if Path(f"/proc/{w}").exists()
+            and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        ]
+        assert not alive, f"workers still running after their parent was killed: {alive}"
+    finally:
+        parent.kill()

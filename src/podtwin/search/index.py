@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -146,7 +148,16 @@ def _start_worker() -> None:
     global _worker_embedder
     from podtwin.search.embed import Embedder
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _worker_embedder = Embedder(threads=1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A parent killed outright (SIGTERM, SIGKILL) cannot shut its pool down; its workers
+    # would embed on for minutes. Once adopted by another process, a worker stops.
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _embed_in_worker(texts: list[str]) -> np.ndarray:
