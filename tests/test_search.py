@@ -309,15 +309,20 @@ def test_fast_search_finds_the_same_kind_of_answers(lex):
     assert {h.passage_id for h in fast} & {h.passage_id for h in full}
 
 
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state, parent, ...); None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _children(pid: int) -> set[int]:
     out = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.add(int(stat.parent.name))
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat(int(entry.name))
+        if fields and int(fields[1]) == pid:
+            out.add(int(entry.name))
     return out
 
 
@@ -334,23 +339,20 @@ def test_embedding_workers_stop_when_their_parent_is_killed(tmp_path, lex_librar
     parent = subprocess.Popen([sys.executable, "-c", script, str(db)])
     try:
         deadline = time.monotonic() + 120
-        workers: set[int] = set()
-        while time.monotonic() < deadline and len(workers) < 3:  # the spawn tracker and two workers
-            workers = _children(parent.pid)
+        while time.monotonic() < deadline and len(_children(parent.pid)) < 2:
             time.sleep(0.2)
-        assert workers, "no worker started"
         time.sleep(3)  # workers are loading the model or embedding
+        workers = _children(parent.pid)
+        assert len(workers) >= 2, "the embedding workers did not start"
         parent.send_signal(signal.SIGTERM)
         parent.wait(30)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+
+        def alive() -> list[int]:
+            return [w for w in workers if (fields := _stat(w)) and fields[0] != "Z"]  # a zombie has exited
+
+        while time.monotonic() < deadline and alive():
             time.sleep(0.2)
-        alive = [
-            w
-            for w in workers
-            if Path(f"/proc/{w}").exists()
-            and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        ]
-        assert not alive, f"workers still running after their parent was killed: {alive}"
+        assert not alive(), f"workers still running after their parent was killed: {alive()}"
     finally:
         parent.kill()

@@ -207,7 +207,6 @@ class Vocabulary:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.docs: dict[str, int] = dict(db.execute("SELECT term, doc FROM passages_vocab"))
         self.terms = sorted(self.docs)
-        self.passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
 
     def word_docs(self, stems: list[str]) -> int:
         # a word the tokenizer splits ("don't") is a phrase: no commoner than its rarest part
@@ -278,8 +277,9 @@ def lexical_ranking(
     if match is None:
         return []
     where, args = _filter_sql(f)
+    by_person = f.speaker is not None or f.speakers is not None
     joins = "JOIN passages p ON p.id = m.id"
-    if f.speaker is not None or f.speakers is not None or f.kinds is not None:
+    if by_person or f.kinds is not None:
         joins += " JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence"
     if f.show_id is not None:
         joins += " JOIN episodes e ON e.id = p.episode_id"
@@ -287,8 +287,7 @@ def lexical_ranking(
                FROM passages_fts WHERE passages_fts MATCH ?"""
     # Filtering after the best matches spares joining every match; a narrow filter (one
     # speaker, one episode) may leave too few, and then every match is scored.
-    narrow = f.speaker is not None or f.speakers is not None or f.episode_id is not None
-    if not narrow:
+    if not (by_person or f.episode_id is not None):
         rows = db.execute(
             f"""SELECT p.id FROM ({best} ORDER BY score LIMIT {FTS_FIRST}) m {joins}
                 WHERE 1 {where} ORDER BY m.score LIMIT ?""",
@@ -466,10 +465,6 @@ class People:
                     found.append(name)
                     break
         return found
-
-
-def people_mentioned(names: list[str], query: str) -> list[str]:
-    return People(names).mentioned(query)
 
 
 # --- search -------------------------------------------------------------------------------
