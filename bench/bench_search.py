@@ -133,15 +133,12 @@ def serve(db: Path, n_queries: int, out_path: Path) -> None:
         for text, f in jobs[:20]:
             search(library, text, f, limit=10)
         warm_s = time.perf_counter() - t0
-        runs = {}
-        for fast in (False, True):
-            times = []
-            for text, f in jobs:
-                t = time.perf_counter()
-                search(library, text, f, limit=10, fast=fast)
-                times.append((time.perf_counter() - t) * 1000)
-            runs[fast] = sorted(times)
-    times, fast_times = runs[False], runs[True]
+        times = []
+        for text, f in jobs:
+            t = time.perf_counter()
+            search(library, text, f, limit=10)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
     out_path.write_text(
         json.dumps(
             {
@@ -150,8 +147,6 @@ def serve(db: Path, n_queries: int, out_path: Path) -> None:
                 "p50_ms": statistics.median(times),
                 "p99_ms": times[int(0.99 * (len(times) - 1))],
                 "mean_ms": statistics.fmean(times),
-                "fast_p50_ms": statistics.median(fast_times),
-                "fast_p99_ms": fast_times[int(0.99 * (len(fast_times) - 1))],
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
@@ -323,7 +318,6 @@ def main() -> None:
         f"mean {s['mean_ms']:.1f} ms; process peak memory {s['peak_rss_mb']:.0f} MB "
         f"(first 20 took {s['warmup_s']:.1f} s)"
     )
-    print(f"  with --fast (common query words dropped): p50 {s['fast_p50_ms']:.1f} ms, p99 {s['fast_p99_ms']:.1f} ms")
     print(
         f"baseline Chroma + rank_bm25 ({base['passages']:,} passages): build = the same embeddings + "
         f"Chroma add {base['chroma_add_s']:.1f} s + BM25 {base['bm25_build_s']:.1f} s; "

@@ -22,16 +22,18 @@ from podtwin.errors import PodtwinError
 from podtwin.ingest import ingest
 from podtwin.search.embed import EmbeddingModelError, default_embedder, model_dir, verify
 from podtwin.search.index import embed_missing, index_status
+from podtwin.search.lexical import tokens
 from podtwin.search.passages import MAX_WORDS, SentenceRow, build_passages
 from podtwin.search.query import (
+    CONTEXT_WEIGHT,
     Filters,
     SearchError,
-    Vocabulary,
-    dense_index,
+    _filter_sql,
     lexical_query,
+    query_phrases,
     resolve_filters,
     search,
-    stems,
+    search_index,
 )
 from podtwin.store.library import Library, resolve_episode
 
@@ -269,25 +271,74 @@ def test_onnx_embeddings_are_the_sentence_transformers_embeddings():
 # --- speed-minded parts keep their answers ------------------------------------------------------
 
 
-def test_common_query_words_are_dropped_and_rare_ones_kept(lex):
-    vocabulary = Vocabulary(lex.db)
-    words = ["people", "think", "quantum", "zaremba"]
-    docs = {w: vocabulary.word_docs(s) for w, s in zip(words, stems(words), strict=True)}
-    common = sorted(docs.values())[2] - 1  # a limit that leaves two of the four words
-    match = lexical_query("what do people think about quantum zaremba", vocabulary, max_docs=common)
-    for w in words:
-        assert (f'"{w}"' in match) == (docs[w] <= common), (w, docs[w], common, match)
-    assert any(d > common for d in docs.values()) and any(0 < d <= common for d in docs.values())
-    # a query of common words only still searches with its rarest
-    assert lexical_query("people think", vocabulary, max_docs=0)
+def test_bm25_in_memory_gives_fts5_bm25_scores(lex):
+    """The lexical side scores FTS5's terms itself; its scores must be FTS5's bm25()."""
+    index = search_index(lex)
+    queries = [
+        "should AI models be released openly",
+        "what do people think about quantum physics and consciousness",
+        "Zuckerberg's avatars: don't they look real?",
+        'open-sourcing OR NOT "weights" *',
+        "a naïve café society",
+    ]
+    for query in queries:
+        match = lexical_query(query)
+        expected = dict(
+            lex.db.execute(
+                f"SELECT rowid, bm25(passages_fts, 1.0, {CONTEXT_WEIGHT}) FROM passages_fts WHERE passages_fts MATCH ?",
+                [match],
+            ).fetchall()
+        )
+        rows, scores = index.lexical.scores(query_phrases(query), (1.0, CONTEXT_WEIGHT))
+        ours = dict(zip(index.ids[rows].tolist(), (-scores).tolist(), strict=True))
+        assert expected, query
+        assert ours.keys() == expected.keys(), query
+        assert max(abs(ours[k] - expected[k]) for k in expected) < 1e-4, query
 
 
-def test_porter_stems_come_from_sqlite():
-    assert stems(["released", "openly", "don't"]) == [["releas"], ["openli"], ["don", "t"]]
+def test_lexical_ranking_is_fts5_order_within_filters(lex):
+    index = search_index(lex)
+    query = "virtual reality avatars and the metaverse"
+    for f in (resolve_filters(lex, speaker="Mark Zuckerberg"), resolve_filters(lex, episode="#398"), Filters()):
+        where, args = _filter_sql(f)
+        expected = [
+            r[0]
+            for r in lex.db.execute(
+                f"""SELECT p.id FROM passages_fts m JOIN passages p ON p.id = m.rowid
+                    JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence
+                    JOIN episodes e ON e.id = p.episode_id
+                    WHERE passages_fts MATCH ? {where}
+                    ORDER BY round(bm25(passages_fts, 1.0, {CONTEXT_WEIGHT}), 6), p.id LIMIT 30""",
+                [lexical_query(query), *args],
+            )
+        ]
+        assert expected
+        assert index.lexical_ranking(query_phrases(query), f, 30) == expected
+
+
+def test_word_counts_follow_the_passages(tmp_path, lex_library):
+    """Re-indexing keeps counts in step, and a library from before the counts gets them from `index`."""
+    db = tmp_path / "lex.db"
+    shutil.copy(lex_library, db)
+    with Library(db) as library:
+        library.db.execute("UPDATE passages SET terms = NULL WHERE id % 2 = 0")
+        library.db.commit()
+        assert search_index(library).lexical.missing > 0
+        result = search(library, "avatars", mode="lexical")
+        assert any("no word counts" in n for n in result.notes)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", str(db), "index"]).exit_code == 0
+    with Library(db) as library:
+        assert search_index(library).lexical.missing == 0
+        assert search(library, "avatars", mode="lexical").notes == []
+
+
+def test_porter_terms_come_from_sqlite():
+    assert tokens(["released", "openly", "don't", "Lütke"]) == [["releas"], ["openli"], ["don", "t"], ["lutk"]]
 
 
 def test_narrow_filters_rank_like_the_whole_matrix_masked(lex):
-    index = dense_index(lex)
+    index = search_index(lex)
     vector = default_embedder().embed_query("virtual reality avatars")
     for f in (resolve_filters(lex, speaker="Mark Zuckerberg"), resolve_filters(lex, episode="#398"), Filters()):
         rows = index.rows(f)
@@ -297,16 +348,7 @@ def test_narrow_filters_rank_like_the_whole_matrix_masked(lex):
             keep[rows] = True
             scores = np.where(keep, scores, -np.inf)
         expected = [int(index.ids[i]) for i in np.argsort(-scores, kind="stable")[:20] if np.isfinite(scores[i])]
-        assert index.ranking(vector, f, 20) == expected
-
-
-def test_fast_search_finds_the_same_kind_of_answers(lex):
-    query = "virtual reality avatars"
-    f = resolve_filters(lex, speaker="Mark Zuckerberg")
-    fast = search(lex, query, f, limit=10, fast=True).hits
-    full = search(lex, query, f, limit=10).hits
-    assert fast and {h.speaker for h in fast} == {"Mark Zuckerberg"}
-    assert {h.passage_id for h in fast} & {h.passage_id for h in full}
+        assert index.dense_ranking(vector, f, 20) == expected
 
 
 def _stat(pid: int) -> list[str] | None:

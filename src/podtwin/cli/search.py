@@ -28,15 +28,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         limit: Annotated[int, typer.Option(help="How many results.")] = 10,
         mode: Annotated[str, typer.Option(help="hybrid, lexical or dense.")] = "hybrid",
-        fast: Annotated[
-            bool, typer.Option("--fast", help="Drop the commonest query words: about 3x faster, less exact.")
-        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     ) -> None:
         """Ranked passages for a question, with speaker, episode, position and highlighted words."""
         with open_library(ctx) as library:
             filters = resolve_filters(library, speaker=speaker, episode=episode, show=show, kinds=kind)
-            result = search(library, query, filters, limit=limit, mode=mode, fast=fast)
+            result = search(library, query, filters, limit=limit, mode=mode)
         for note in result.notes:
             err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
         if as_json:

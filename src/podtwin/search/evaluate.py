@@ -26,7 +26,7 @@ from podtwin.search.query import Filters, resolve_filters, search
 
 __all__ = ["Question", "evaluate_search", "load_questions"]
 
-MODES = ("lexical", "dense", "hybrid", "lexical fast", "hybrid fast")
+MODES = ("lexical", "dense", "hybrid")
 DEPTH = 10
 _WORD = re.compile(r"[^\W_]+")
 
@@ -158,10 +158,7 @@ def evaluate_search(library, questions: list[Question], modes=MODES, embedder=No
                 ranks[mode][q.id] = None
             continue
         for mode in modes:
-            base, _, variant = mode.partition(" ")  # "hybrid fast": common query words dropped
-            hits = search(
-                library, q.question, filters, limit=DEPTH, mode=base, embedder=embedder, fast=bool(variant)
-            ).hits
+            hits = search(library, q.question, filters, limit=DEPTH, mode=mode, embedder=embedder).hits
             for rule in ("answer", "exact"):
                 rank = next(
                     (

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from podtwin.search.lexical import store_terms
 from podtwin.search.passages import SentenceRow, build_passages
 
 __all__ = ["IndexStatus", "embed_missing", "index_episode", "index_missing_episodes", "index_status"]
@@ -42,11 +43,13 @@ def index_episode(db: sqlite3.Connection, episode_id: int) -> int:
            VALUES (?, ?, ?, ?, ?, ?, ?)""",
         ((episode_id, i, p.first, p.last, p.text, p.context, p.text_hash) for i, p in enumerate(passages)),
     )
+    store_terms(db, db.execute("SELECT id, text, context FROM passages WHERE episode_id = ?", [episode_id]).fetchall())
     return len(passages)
 
 
 def index_missing_episodes(db: sqlite3.Connection) -> int:
-    """Passages for episodes that have none (libraries written before the index existed)."""
+    """Passages for episodes that have none (libraries written before the index existed), and
+    term counts for passages without them (written before migration m005)."""
     missing = [
         r[0]
         for r in db.execute(
@@ -55,6 +58,9 @@ def index_missing_episodes(db: sqlite3.Connection) -> int:
     ]
     for episode_id in missing:
         index_episode(db, episode_id)
+    uncounted = db.execute("SELECT id, text, context FROM passages WHERE terms IS NULL").fetchall()
+    for start in range(0, len(uncounted), 1000):
+        store_terms(db, uncounted[start : start + 1000])
     return len(missing)
 
 

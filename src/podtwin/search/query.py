@@ -1,14 +1,13 @@
-"""Hybrid search: FTS5 BM25 and MiniLM cosine, fused by reciprocal rank.
+"""Hybrid search: BM25 over FTS5's terms and MiniLM cosine, fused by reciprocal rank.
 
 Both sides rank passages independently (each with the same filters), then each passage
-scores sum(1 / (RRF_K + rank)) over the sides that found it. Dense vectors live in the
-library file; a process keeps them in memory as one float32 matrix and reloads it only
-when the library's passages or embeddings change.
+scores sum(weight / (RRF_K + rank)) over the sides that found it. Vectors and term counts
+live in the library file; a process keeps them in memory (one float32 matrix, one sparse
+term matrix) and reloads them only when the library's passages or embeddings change.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ import numpy as np
 
 from podtwin.errors import PodtwinError
 from podtwin.search.embed import DIMENSIONS
+from podtwin.search.lexical import LexicalIndex, Phrase, tokens
 
 __all__ = [
     "KINDS",
@@ -51,9 +51,10 @@ STOPWORDS = frozenset(
     off on once only or other our ours ourselves out over own same she should so some such than that the their
     theirs them themselves then there these they this those through to too under until up very was we were what
     when where which while who whom why will with would you your yours yourself yourselves um uh like yeah oh
-    okay really think know thing things get got going say said tell talk talked one also much many""".split()
+    okay really think know thing things get got going say said tell talk talked one also much many
+    s t d ll re ve m don didn doesn isn wasn aren weren haven hasn couldn wouldn shouldn""".split()
 )
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 tokenizer splits words
 
 
 class SearchError(PodtwinError):
@@ -192,123 +193,47 @@ def word_root(word: str) -> str:
     return word
 
 
-MAX_TERM_DOCS = 700  # a query word found in more passages than this is dropped (1% of the full corpus)
-MAX_TERMS = 8  # the rarest words of a long query are enough to find its passages
-KEEP_RAREST = 2  # ...and a query of nothing but common words keeps its two rarest
+MAX_QUERY_WORDS = 64
 
 
-class Vocabulary:
-    """How many passages hold each indexed term (FTS5 stems), for choosing query words.
-
-    Scoring an OR query costs time in proportion to the passages its words match, and a
-    word found in thousands of passages adds little to BM25 but most of that cost.
-    """
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.docs: dict[str, int] = dict(db.execute("SELECT term, doc FROM passages_vocab"))
-        self.terms = sorted(self.docs)
-
-    def word_docs(self, stems: list[str]) -> int:
-        # a word the tokenizer splits ("don't") is a phrase: no commoner than its rarest part
-        return min((self.docs.get(s, 0) for s in stems), default=0)
-
-    def prefix_docs(self, prefix: str) -> int:
-        """Passages holding any term that starts with prefix (an upper bound: a sum)."""
-        total = 0
-        for term in self.terms[bisect.bisect_left(self.terms, prefix) :]:
-            if not term.startswith(prefix):
-                break
-            total += self.docs[term]
-        return total
-
-
-_stemmers = threading.local()
-
-
-def stems(words: list[str]) -> list[list[str]]:
-    """The terms FTS5 indexes for each word, from SQLite's own porter tokenizer."""
-    db = getattr(_stemmers, "db", None)
-    if db is None:
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute("CREATE VIRTUAL TABLE words USING fts5(w, tokenize='porter unicode61 remove_diacritics 2')")
-        db.execute("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, 'instance')")
-        _stemmers.db = db
-    db.execute("DELETE FROM words")
-    db.executemany("INSERT INTO words (rowid, w) VALUES (?, ?)", enumerate(words))
-    out: list[list[str]] = [[] for _ in words]
-    for term, row in db.execute("SELECT term, doc FROM word_terms ORDER BY doc, offset"):
-        out[row].append(term)
-    return out
-
-
-def lexical_query(query: str, vocabulary: Vocabulary | None = None, max_docs: int = MAX_TERM_DOCS) -> str | None:
-    """An FTS5 MATCH expression: every word quoted (so no word is read as an operator), OR-ed.
-
-    Each word also matches as a prefix of its root, so "openly" finds "open sourcing" and
-    "released" finds "releasing": ASR text and speech vary word forms more than porter joins.
-    Given the library's vocabulary, words found in more than max_docs passages are dropped:
-    they cost most to score (time grows with the passages matched) and tell least apart.
-    """
-    words = query_words(query)[:64]
-    if not words:
-        return None
-    terms = []  # (passages holding it, FTS5 term)
-    word_stems = stems(words) if vocabulary else [[]] * len(words)
-    for w, w_stems in zip(words, word_stems, strict=True):
-        docs = vocabulary.word_docs(w_stems) if vocabulary else 0
-        terms.append((docs, '"' + w.replace('"', '""') + '"'))
+def _query_parts(query: str) -> list[tuple[str, bool]]:
+    """(word, is a prefix) for each phrase of the query: every word, and the root of each
+    word with a common ending as a prefix, so "openly" finds "open sourcing" and "released"
+    finds "releasing" (ASR text and speech vary word forms more than porter joins)."""
+    parts: list[tuple[str, bool]] = []
+    for w in query_words(query)[:MAX_QUERY_WORDS]:
+        parts.append((w, False))
         root = word_root(w)
-        if root != w and root.isalnum():
-            terms.append((vocabulary.prefix_docs(root) if vocabulary else 0, f'"{root}"*'))
-    if not vocabulary:
-        return " OR ".join(dict.fromkeys(t for _, t in terms))
-    terms.sort(key=lambda t: t[0])
-    kept = [t for docs, t in terms if docs <= max_docs][:MAX_TERMS] or [t for _, t in terms[:KEEP_RAREST]]
-    return " OR ".join(dict.fromkeys(kept))
+        if root != w:
+            parts.append((root, True))
+    return list(dict.fromkeys(parts))
 
 
-FTS_FIRST = 300  # best BM25 matches taken before filters apply; more are scored if too few pass
+def lexical_query(query: str) -> str | None:
+    """The query as an FTS5 MATCH expression: every phrase quoted (so no word is read as an
+    operator), OR-ed. Search scores the same phrases in memory (search/lexical.py)."""
+    parts = _query_parts(query)
+    if not parts:
+        return None
+    return " OR ".join('"' + w.replace('"', '""') + '"' + ("*" if prefix else "") for w, prefix in parts)
 
 
-def lexical_ranking(
-    db: sqlite3.Connection, query: str, f: Filters, limit: int = CANDIDATES, vocabulary: Vocabulary | None = None
-) -> list[int]:
-    match = lexical_query(query, vocabulary)
-    if match is None:
-        return []
-    where, args = _filter_sql(f)
-    by_person = f.speaker is not None or f.speakers is not None
-    joins = "JOIN passages p ON p.id = m.id"
-    if by_person or f.kinds is not None:
-        joins += " JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence"
-    if f.show_id is not None:
-        joins += " JOIN episodes e ON e.id = p.episode_id"
-    best = f"""SELECT rowid AS id, bm25(passages_fts, 1.0, {CONTEXT_WEIGHT}) AS score
-               FROM passages_fts WHERE passages_fts MATCH ?"""
-    # Filtering after the best matches spares joining every match; a narrow filter (one
-    # speaker, one episode) may leave too few, and then every match is scored.
-    if not (by_person or f.episode_id is not None):
-        rows = db.execute(
-            f"""SELECT p.id FROM ({best} ORDER BY score LIMIT {FTS_FIRST}) m {joins}
-                WHERE 1 {where} ORDER BY m.score LIMIT ?""",
-            [match, *args, limit],
-        ).fetchall()
-        if len(rows) == limit:
-            return [r[0] for r in rows]
-    rows = db.execute(
-        f"SELECT p.id FROM ({best}) m {joins} WHERE 1 {where} ORDER BY m.score LIMIT ?", [match, *args, limit]
-    ).fetchall()
-    return [r[0] for r in rows]
+def query_phrases(query: str) -> list[Phrase]:
+    """The phrases of lexical_query, as the FTS5 tokenizer turns them into terms."""
+    parts = _query_parts(query)
+    terms = tokens([w for w, _ in parts])
+    return [Phrase(t[0], prefix) for (_, prefix), t in zip(parts, terms, strict=True) if len(t) == 1]
 
 
-class DenseIndex:
-    """All passage vectors of one library as a matrix, with the columns filters need."""
+class SearchIndex:
+    """Every passage of one library in memory: the columns filters need, the MiniLM vectors
+    as one float32 matrix, and the BM25 term matrix."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         rows = db.execute(
             """SELECT p.id, p.episode_id, e.show_id, se.speaker, se.kind, em.vector
                FROM passages p
-               JOIN embeddings em ON em.text_hash = p.text_hash
+               LEFT JOIN embeddings em ON em.text_hash = p.text_hash
                JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence
                JOIN episodes e ON e.id = p.episode_id
                ORDER BY p.id"""
@@ -319,8 +244,12 @@ class DenseIndex:
         self.show = np.fromiter((r[2] if r[2] is not None else -1 for r in rows), dtype=np.int64, count=n)
         self.speakers, self.speaker = np.unique(np.array([r[3] or "" for r in rows], dtype=object), return_inverse=True)
         self.kinds, self.kind = np.unique(np.array([r[4] for r in rows], dtype=object), return_inverse=True)
-        blob = b"".join(r[5] for r in rows)
+        empty = bytes(2 * DIMENSIONS)
+        blob = b"".join(r[5] or empty for r in rows)
         self.vectors = np.frombuffer(blob, dtype=np.float16).reshape(n, DIMENSIONS).astype(np.float32)
+        embedded = np.fromiter((r[5] is not None for r in rows), dtype=bool, count=n)
+        self.embedded = None if embedded.all() else np.flatnonzero(embedded)
+        self.lexical = LexicalIndex(db, self.ids)
         self._rows: dict[tuple, np.ndarray | None] = {}
 
     def __len__(self) -> int:
@@ -353,16 +282,25 @@ class DenseIndex:
         self._rows[key] = rows
         return rows
 
-    def rankings(self, vector: np.ndarray, filters: list[Filters], limit: int = CANDIDATES) -> list[list[int]]:
-        """The best passages by cosine for each set of filters.
+    def lexical_ranking(self, phrases: list[Phrase], f: Filters, limit: int = CANDIDATES) -> list[int]:
+        """Passage ids by BM25, best first (as FTS5's bm25(passages_fts, 1, CONTEXT_WEIGHT))."""
+        if not phrases:
+            return []
+        top = self.lexical.ranking(phrases, (1.0, CONTEXT_WEIGHT), self.rows(f), limit)
+        return [int(x) for x in self.ids[top]]
+
+    def dense_rankings(self, vector: np.ndarray, filters: list[Filters], limit: int = CANDIDATES) -> list[list[int]]:
+        """Passage ids by cosine, best first, for each set of filters.
 
         The whole matrix is multiplied at most once; a narrow filter (a speaker, an
-        episode) multiplies only its own rows.
+        episode) multiplies only its own rows. Passages not yet embedded are left out.
         """
         everything = None
         out = []
         for f in filters:
             rows = self.rows(f)
+            if self.embedded is not None:
+                rows = self.embedded if rows is None else np.intersect1d(rows, self.embedded, assume_unique=True)
             if rows is not None and len(rows) < len(self) // 4:
                 scores = self.vectors[rows] @ vector
             else:
@@ -378,17 +316,17 @@ class DenseIndex:
             out.append([int(x) for x in self.ids[top if rows is None else rows[top]]])
         return out
 
-    def ranking(self, vector: np.ndarray, f: Filters, limit: int = CANDIDATES) -> list[int]:
-        return self.rankings(vector, [f], limit)[0]
+    def dense_ranking(self, vector: np.ndarray, f: Filters, limit: int = CANDIDATES) -> list[int]:
+        return self.dense_rankings(vector, [f], limit)[0]
 
 
-_dense_cache: dict[str, tuple[tuple, DenseIndex]] = {}
+_index_cache: dict[str, tuple[tuple, SearchIndex]] = {}
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podtwin-embed")
 _cache_lock = threading.Lock()
 
 
 def _state(db: sqlite3.Connection) -> tuple:
-    """Changes whenever anything the dense index holds may have changed."""
+    """Changes whenever anything the search index holds may have changed."""
     data_version = db.execute("PRAGMA data_version").fetchone()[0]
     return (data_version, db.total_changes)
 
@@ -413,15 +351,16 @@ def library_facts(library) -> dict:
     return facts
 
 
-def dense_index(library) -> DenseIndex:
+def search_index(library) -> SearchIndex:
+    """The library's passages in memory, loaded once and again only after the library changed."""
     key = str(library.path.resolve())
     state = _state(library.db)
     with _cache_lock:
-        cached = _dense_cache.get(key)
+        cached = _index_cache.get(key)
         if cached and cached[0] == state:
             return cached[1]
-        index = DenseIndex(library.db)
-        _dense_cache[key] = (state, index)
+        index = SearchIndex(library.db)
+        _index_cache[key] = (state, index)
         return index
 
 
@@ -486,14 +425,8 @@ def search(
     limit: int = 10,
     mode: str = "hybrid",
     embedder=None,
-    fast: bool = False,
 ) -> SearchResult:
-    """Ranked passages for a query. mode: hybrid, lexical or dense.
-
-    The lexical side scores every query word. fast drops the words found in more than
-    MAX_TERM_DOCS passages: about three times faster on the whole corpus (p50 22 ms against
-    59 ms), at a cost in recall@1 (0.374 against 0.425): docs/benchmarks.md.
-    """
+    """Ranked passages for a query. mode: hybrid, lexical or dense."""
     query = validate_query(query)
     if mode not in ("hybrid", "lexical", "dense"):
         raise SearchError(f"unknown mode {mode!r}; choose hybrid, lexical or dense")
@@ -507,9 +440,12 @@ def search(
         raise SearchError("the library is empty: run `podtwin ingest PATH` first")
     if status.passages == 0:
         raise SearchError("the library has no search index yet: run `podtwin index`")
+    index = search_index(library)
     notes = []
     if status.missing and mode != "lexical":
         notes.append(f"{status.missing} of {status.passages} passages have no embedding yet: run `podtwin index`")
+    if index.lexical.missing and mode != "dense":
+        notes.append(f"{index.lexical.missing} passages have no word counts yet: run `podtwin index`")
     candidates = max(CANDIDATES, limit)
     # a query that names people also ranks within their words, so "what does Musk think
     # about X" favours Musk's passages without hiding what others said about X
@@ -518,39 +454,29 @@ def search(
         people = facts["people"].mentioned(query)
         if people:
             named = replace(f, speakers=tuple(people))
-    lexical: list[int] = []
-    lexical_named: list[int] = []
-    dense: list[int] = []
-    dense_named: list[int] = []
-    vector = None
+    wanted = [f, named] if named else [f]
+    dense_job = None
     if mode != "lexical" and status.embedded:
         if embedder is None:
             from podtwin.search.embed import default_embedder
 
             embedder = default_embedder()
-        # the model runs on the other core while SQLite ranks words (both release the GIL)
-        vector = _pool.submit(embedder.embed_query, query)
+        # the model and the matrix product run on the other core while BM25 scores here
+        # (ONNX Runtime and numpy release the GIL)
+        dense_job = _pool.submit(lambda: index.dense_rankings(embedder.embed_query(query), wanted, candidates))
+    lexical: list[list[int]] = [[], []]
     if mode != "dense":
-        vocabulary = None
-        if fast:
-            vocabulary = facts.get("vocabulary")
-            if vocabulary is None:
-                vocabulary = facts["vocabulary"] = Vocabulary(db)
-        lexical = lexical_ranking(db, query, f, candidates, vocabulary)
-        if named:
-            lexical_named = lexical_ranking(db, query, named, candidates, vocabulary)
-    if vector is not None:
-        rankings = dense_index(library).rankings(vector.result(), [f, named] if named else [f], candidates)
-        dense = rankings[0]
-        dense_named = rankings[1] if named else []
+        phrases = query_phrases(query)
+        lexical = [index.lexical_ranking(phrases, g, candidates) for g in wanted] + [[]]
+    dense: list[list[int]] = dense_job.result() + [[]] if dense_job is not None else [[], []]
     scores: dict[int, float] = {}
-    lex_rank = {pid: r for r, pid in enumerate(lexical, 1)}
-    dense_rank = {pid: r for r, pid in enumerate(dense, 1)}
+    lex_rank = {pid: r for r, pid in enumerate(lexical[0], 1)}
+    dense_rank = {pid: r for r, pid in enumerate(dense[0], 1)}
     for ranking, weight in (
-        (lexical, LEXICAL_WEIGHT),
-        (dense, DENSE_WEIGHT),
-        (lexical_named, LEXICAL_WEIGHT),
-        (dense_named, DENSE_WEIGHT),
+        (lexical[0], LEXICAL_WEIGHT),
+        (dense[0], DENSE_WEIGHT),
+        (lexical[1], LEXICAL_WEIGHT),
+        (dense[1], DENSE_WEIGHT),
     ):
         for r, pid in enumerate(ranking, 1):
             scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + r)

@@ -223,3 +223,21 @@ def m004_passage_vocabulary(db: sqlite3.Connection) -> None:
     # How many passages hold each indexed term: search drops the commonest words of a query,
     # which cost most to score and tell least apart.
     _run_script(db, "CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row');")
+
+
+@migration
+def m005_passage_terms(db: sqlite3.Connection) -> None:
+    # Each passage's FTS5 terms with their counts, so BM25 is scored in memory rather than
+    # row by row (search/lexical.py); `podtwin index` fills them in for passages already
+    # there. Search no longer drops common words, so it needs no vocabulary table.
+    _run_script(
+        db,
+        """
+        CREATE TABLE lexical_terms (
+            id INTEGER PRIMARY KEY,
+            term TEXT NOT NULL UNIQUE
+        );
+        ALTER TABLE passages ADD COLUMN terms BLOB;  -- term ids and counts: search/lexical.py
+        DROP TABLE passages_vocab;
+        """,
+    )
