@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from podtwin.formats import read_transcript
 from podtwin.ingest import ingest
 from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
@@ -75,6 +76,34 @@ def test_speakers_come_from_the_labels(lenny_library, corpus):
     first = sentences[0]
     assert (first["speaker"], first["start_s"]) == ("Annie Duke", 0)
     assert all(s["end_s"] >= s["start_s"] for s in sentences if s["end_s"] is not None)
+
+
+def test_every_labelled_speaker_keeps_their_words(lenny_library, corpus):
+    """No labelled person is renamed into another: each label is a speaker of its episode,
+    under its own name or, for the host's short label ("Lenny"), the host's full name."""
+    with Library(lenny_library) as library:
+        rows = library.db.execute(
+            """SELECT s.path, e.host, (SELECT group_concat(DISTINCT speaker) FROM sentences t
+                                       WHERE t.episode_id = e.id AND t.source_id = s.id)
+               FROM sources s JOIN episodes e ON e.id = s.episode_id"""
+        ).fetchall()
+    wrong = []
+    for path, host, speakers in rows:
+        if not speakers:  # a second transcript of an episode whose sentences come from the first
+            continue
+        transcript = read_transcript(corpus / "lenny" / path.rsplit("/", 1)[1])
+        labels = {normalize_label(u.speaker) for u in transcript.utterances if u.speaker}
+        spoken = set(speakers.split(","))
+
+        def same(label, speaker):
+            # the same person: the host's full name, or a spelling the registry resolves
+            return speaker == label or (speaker == host and host.startswith(label)) or resolve_name(label, [speaker])
+
+        lost = [label for label in labels if not any(same(label, sp) for sp in spoken)]
+        invented = [sp for sp in spoken if not any(same(label, sp) for label in labels)]
+        if lost or invented:
+            wrong.append((path.rsplit("/", 1)[1], lost, invented))
+    assert not wrong, wrong
 
 
 def test_show_and_host_learned_across_episodes(lenny_library):

@@ -164,7 +164,9 @@ def _labelled(sentences: list[Sentence]) -> bool:
 
 
 def _host(transcript: Transcript, sentences: list[Sentence], info: EpisodeInfo) -> str | None:
-    """Labelled: the non-guest who speaks most; unlabelled: the name in the show's title."""
+    """Labelled: the label of the name in the show's title if one speaks, else the non-guest
+    who speaks most; unlabelled: the name in the show's title."""
+    from_show = host_from_show(info.show)
     if _labelled(sentences):
         guest_keys = {name_key(g) for g in info.guests}
         words: Counter[str] = Counter()
@@ -172,9 +174,15 @@ def _host(transcript: Transcript, sentences: list[Sentence], info: EpisodeInfo) 
             label = normalize_label(s.speaker)
             if label and not _is_guest(label, guest_keys):
                 words[label] += s.text.count(" ") + 1
+        # In a compilation a guest may speak longest ("Failure": Gina Gotthilf); the show's
+        # host still speaks under the title's name ("Lenny's Podcast": "Lenny").
+        show_key = name_key(from_show or "")
+        titled = [label for label in words if len(show_key) >= 3 and name_key(label).startswith(show_key)]
+        if titled:
+            return max(titled, key=lambda label: words[label])
         if words:
             return words.most_common(1)[0][0]
-    return host_from_show(info.show)
+    return from_show
 
 
 def _is_guest(label: str, guest_keys: set[str]) -> bool:

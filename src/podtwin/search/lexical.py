@@ -172,12 +172,13 @@ class LexicalIndex:
             return np.zeros(0, np.int32), np.zeros((0, 2), np.float32)
         if len(slices) == 1:
             return self.rows[slices[0]], self.counts[slices[0]].astype(np.float32)
+        # several terms (a prefix): add their counts up per row
         rows = np.concatenate([self.rows[s] for s in slices])
-        counts = np.concatenate([self.counts[s] for s in slices]).astype(np.float32)
-        unique, inverse = np.unique(rows, return_inverse=True)
-        summed = np.zeros((len(unique), 2), np.float32)
-        np.add.at(summed, inverse, counts)
-        return unique, summed
+        counts = np.concatenate([self.counts[s] for s in slices]).astype(np.float64)
+        text = np.bincount(rows, weights=counts[:, 0], minlength=self.n_rows)
+        context = np.bincount(rows, weights=counts[:, 1], minlength=self.n_rows)
+        hit = np.flatnonzero(text + context)
+        return hit.astype(np.int32), np.stack([text[hit], context[hit]], axis=1).astype(np.float32)
 
     def scores(self, phrases: Sequence[Phrase], weights: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
         """(rows matching any phrase, their BM25 score), as FTS5's bm25() computes it, negated.

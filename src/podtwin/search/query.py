@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -515,6 +516,11 @@ def highlight_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
     """Character spans of the words in text that match a query word (same word or same stem)."""
     if not words:
         return []
+    return [(m.start(), m.end()) for m in _highlighter(tuple(words)).finditer(text)]
+
+
+@lru_cache(maxsize=256)
+def _highlighter(words: tuple[str, ...]) -> re.Pattern:
     # a word of more than four letters also matches its stem (the word less up to three
     # letters) with other endings, up to four letters longer than the word itself
     forms = []
@@ -524,5 +530,4 @@ def highlight_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
         else:
             stem = w[: max(4, len(w) - 3)]
             forms.append(f"{re.escape(stem)}[^\\W_]{{0,{len(w) + 4 - len(stem)}}}")
-    pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(forms) + r")(?![^\W_])", re.IGNORECASE)
-    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(forms) + r")(?![^\W_])", re.IGNORECASE)
