@@ -97,7 +97,7 @@ def test_every_labelled_speaker_keeps_their_words(lenny_library, corpus):
 
         def same(label, speaker):
             # the same person: the host's full name, or a spelling the registry resolves
-            return speaker == label or (speaker == host and host.startswith(label)) or resolve_name(label, [speaker])
+            return speaker == label or (speaker == host and host.startswith(label)) or resolve_name(label, [speaker])  # noqa: B023
 
         lost = [label for label in labels if not any(same(label, sp) for sp in spoken)]
         invented = [sp for sp in spoken if not any(same(label, sp) for label in labels)]
