@@ -20,7 +20,14 @@ from typer.testing import CliRunner
 from podtwin.cli.app import app
 from podtwin.errors import PodtwinError
 from podtwin.ingest import ingest
-from podtwin.search.embed import EmbeddingModelError, default_embedder, model_dir, verify
+from podtwin.search.embed import (
+    EmbeddingModelError,
+    default_embedder,
+    model_dir,
+    onnx_model,
+    quantised_model,
+    verify,
+)
 from podtwin.search.index import embed_missing, index_status
 from podtwin.search.lexical import tokens
 from podtwin.search.passages import MAX_WORDS, SentenceRow, build_passages
@@ -256,16 +263,27 @@ def test_embeddings_place_paraphrases_near_each_other():
 
 
 def test_onnx_embeddings_are_the_sentence_transformers_embeddings():
-    # the ONNX graph is exported from the same weights; it must give the same vectors
+    # the ONNX graph is exported from the same weights: in float32 it gives the same vectors,
+    # and the int8 graph that search uses stays close to them
+    import onnxruntime
     from sentence_transformers import SentenceTransformer
 
     texts = ["so we open sourced the model", "What should I charge customers?", "uh yeah i mean " * 40]
     reference = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True).encode(
         texts, normalize_embeddings=True
     )
-    ours = default_embedder().embed(texts)
-    assert np.allclose(ours, reference, atol=1e-4)
-    assert np.allclose(default_embedder().embed_query(texts[1]), reference[1], atol=1e-4)
+    embedder = default_embedder()
+    encoded = embedder.tokenizer.encode_batch(texts)
+    feed = {
+        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+    }
+    float32 = onnxruntime.InferenceSession(str(onnx_model(model_dir())), providers=["CPUExecutionProvider"])
+    assert np.allclose(float32.run(None, feed)[0], reference, atol=1e-4)
+    assert embedder.graph == quantised_model(model_dir()) != onnx_model(model_dir())
+    cosines = (embedder.embed(texts) * reference).sum(axis=1)
+    assert cosines.min() > 0.95 and cosines.mean() > 0.97, cosines
+    assert embedder.embed_query(texts[1]) @ reference[1] > 0.95
 
 
 # --- speed-minded parts keep their answers ------------------------------------------------------

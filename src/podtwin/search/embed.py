@@ -5,11 +5,12 @@ sha256 of ``model.safetensors`` is checked against the published file, so a tamp
 truncated install fails loudly instead of quietly ranking badly. Nothing is downloaded.
 
 Inference runs on ONNX Runtime: the same weights, exported once (with mean pooling and
-normalisation, as sentence-transformers does) into a cache file named by their sha256.
-Measured on this 2-core machine it embeds a query in a third of PyTorch's time and passages
-at the same rate, with the same vectors (cosine 1.0000); see docs/benchmarks.md. int8
-quantisation was faster but moved vectors too far (mean cosine 0.94 to the original), so it
-is not used.
+normalisation, as sentence-transformers does) into a cache file named by their sha256 and
+checked against PyTorch, then quantised to int8 (per-channel weights of the matrix
+products; activations stay float). Measured on the whole corpus (docs/benchmarks.md) the
+int8 graph embeds passages 1.4 times as fast with the same retrieval quality (hybrid
+recall@5 on the tune questions 0.584 against 0.572 in float32; mean cosine to the float32
+vectors 0.99), which brings a full build under 15 minutes.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import numpy as np
 
 from podtwin.errors import PodtwinError
 
-__all__ = ["DIMENSIONS", "MODEL_NAME", "Embedder", "default_embedder", "model_dir", "onnx_model"]
+__all__ = ["DIMENSIONS", "MODEL_NAME", "Embedder", "default_embedder", "model_dir", "onnx_model", "quantised_model"]
 
-MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_NAME = "all-MiniLM-L6-v2-int8"  # the vectors' model, stored with each vector
 DIMENSIONS = 384
 # sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (the Hugging Face LFS object id)
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -70,7 +71,7 @@ def cache_dir() -> Path:
 
 def onnx_model(path: Path) -> Path:
     """The ONNX graph of the verified weights, exported on first use and kept in the cache."""
-    target = cache_dir() / f"{MODEL_NAME}-{MODEL_SHA256[:16]}.onnx"
+    target = cache_dir() / f"all-MiniLM-L6-v2-{MODEL_SHA256[:16]}.onnx"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -127,21 +128,76 @@ def _export(path: Path, out: Path) -> None:
         raise EmbeddingModelError("the exported embedding model does not reproduce the original; not using it")
 
 
+QUANTISED_MIN_COSINE = 0.97  # mean cosine of int8 to float32 vectors on sample text (measured 0.99)
+
+
+def quantised_model(path: Path) -> Path:
+    """The int8 graph of the exported model, made on first use and kept in the cache."""
+    source = onnx_model(path)
+    target = source.with_name(source.stem + "-int8.onnx")
+    if target.is_file():
+        return target
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    try:
+        _quantise(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _quantise(source: Path, out: Path) -> None:
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # it suggests a pre-processing step we measured without
+    quantize_dynamic(
+        str(source), str(out), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+    )
+    texts = [
+        "so we open sourced the model after about six months",
+        "What should I charge customers when the product is new?",
+        "my father had a boat and we sailed every summer",
+        "uh yeah i mean it's it's really hard to say " * 8,
+    ]
+    tokenizer = _tokenizer(model_dir())
+    encoded = tokenizer.encode_batch(texts)
+    feed = {
+        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+    }
+    import onnxruntime
+
+    full, small = (
+        onnxruntime.InferenceSession(str(g), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+        for g in (source, out)
+    )
+    cosine = float((full * small).sum(axis=1).mean())
+    if cosine < QUANTISED_MIN_COSINE:
+        raise EmbeddingModelError(f"the int8 embedding model moved vectors too far (mean cosine {cosine:.3f})")
+
+
+def _tokenizer(path: Path):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
+    return tokenizer
+
+
 class Embedder:
     """Unit-length float32 vectors for texts (queries and passages alike)."""
 
     def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
         path = path or model_dir()
         verify(path)
-        from tokenizers import Tokenizer
-
-        self.graph = onnx_model(path)
+        self.graph = quantised_model(path)
         self.threads = threads or os.cpu_count() or 1
         self._sessions: dict[int, object] = {}  # by thread count, made when first needed
         self._lock = threading.Lock()
-        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
+        self.tokenizer = _tokenizer(path)
         self.name = MODEL_NAME
 
     def _session(self, threads: int):

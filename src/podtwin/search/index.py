@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from podtwin.search.embed import MODEL_NAME
 from podtwin.search.lexical import store_terms
 from podtwin.search.passages import SentenceRow, build_passages
 
@@ -68,7 +69,7 @@ def index_missing_episodes(db: sqlite3.Connection) -> int:
 class IndexStatus:
     episodes: int
     passages: int
-    embedded: int  # passages whose text has a vector
+    embedded: int  # passages whose text has a vector of the current model
 
     @property
     def missing(self) -> int:
@@ -79,7 +80,9 @@ def index_status(db: sqlite3.Connection) -> IndexStatus:
     episodes = db.execute("SELECT count(*) FROM episodes").fetchone()[0]
     passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
     embedded = db.execute(
-        "SELECT count(*) FROM passages p WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash)"
+        """SELECT count(*) FROM passages p
+           WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?)""",
+        [MODEL_NAME],
     ).fetchone()[0]
     return IndexStatus(episodes, passages, embedded)
 
@@ -92,7 +95,8 @@ def embed_missing(
     chunk: int = EMBED_CHUNK,
     workers: int | None = None,
 ) -> int:
-    """Embed every passage text that has no vector yet, committing batch by batch; returns how many.
+    """Embed every passage text that has no vector of the current model yet, committing batch by
+    batch; returns how many. (Vectors of an earlier model stay in use until replaced.)
 
     Large jobs run in one single-threaded process per core: for a model this small, two
     processes embed about 15% more per second than one process with two threads.
@@ -103,8 +107,9 @@ def embed_missing(
         db.execute("DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM passages)")
     todo = db.execute(
         """SELECT text_hash, min(text) FROM passages p
-           WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash)
-           GROUP BY text_hash ORDER BY min(id)"""
+           WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?)
+           GROUP BY text_hash ORDER BY min(id)""",
+        [MODEL_NAME],
     ).fetchall()
     if not todo:
         return 0
@@ -119,8 +124,6 @@ def embed_missing(
         results = (_vectors(embedder, [t for _, t in b]) for b in batches)
         pool = None
     else:
-        from podtwin.search.embed import MODEL_NAME
-
         name = MODEL_NAME
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
