@@ -29,7 +29,7 @@ from podtwin.search.embed import (
     verify,
 )
 from podtwin.search.index import embed_missing, index_status
-from podtwin.search.lexical import tokens
+from podtwin.search.lexical import decode_terms, tokens
 from podtwin.search.passages import MAX_WORDS, SentenceRow, build_passages
 from podtwin.search.query import (
     CONTEXT_WEIGHT,
@@ -312,6 +312,21 @@ def test_bm25_in_memory_gives_fts5_bm25_scores(lex):
         assert expected, query
         assert ours.keys() == expected.keys(), query
         assert max(abs(ours[k] - expected[k]) for k in expected) < 1e-4, query
+
+
+def test_stored_word_counts_are_fts5s_own(lex):
+    """Each passage's stored term counts are what FTS5 indexed for it, column by column."""
+    lex.db.execute("CREATE VIRTUAL TABLE temp.instances USING fts5vocab(main, passages_fts, 'instance')")
+    indexed: dict[int, dict[str, list[int]]] = {}
+    for term, doc, col in lex.db.execute("SELECT term, doc, col FROM temp.instances"):
+        indexed.setdefault(doc, {}).setdefault(term, [0, 0])[col == "context"] += 1
+    names = dict(lex.db.execute("SELECT id, term FROM lexical_terms"))
+    stored = {
+        pid: {names[int(r["term"])]: [int(r["text"]), int(r["context"])] for r in decode_terms(blob)}
+        for pid, blob in lex.db.execute("SELECT id, terms FROM passages")
+    }
+    assert len(stored) > 1000
+    assert stored == {pid: indexed.get(pid, {}) for pid in stored}
 
 
 def test_lexical_ranking_is_fts5_order_within_filters(lex):

@@ -15,7 +15,9 @@ OR-ed, as in the FTS5 expression ``lexical_query`` writes.
 from __future__ import annotations
 
 import bisect
+import json
 import math
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -39,31 +41,60 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"  # as passages_fts (migration
 K1, B = 1.2, 0.75  # FTS5's bm25() constants (fts5_aux.c)
 
 _local = threading.local()
+# Runs of characters between whitespace and ASCII punctuation, which unicode61 always
+# separates on; a run may still hold several tokens ("rock’n’roll"), so FTS5 splits each.
+_RUN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
+_CACHE_LIMIT = 500_000
 
 
 def _tokenizer_db() -> sqlite3.Connection:
     db = getattr(_local, "db", None)
     if db is None:
         db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute(f"CREATE VIRTUAL TABLE docs USING fts5(text, context, tokenize='{TOKENIZER}')")
+        db.execute(f"CREATE VIRTUAL TABLE docs USING fts5(text, tokenize='{TOKENIZER}')")
         db.execute("CREATE VIRTUAL TABLE doc_terms USING fts5vocab(docs, 'instance')")
         _local.db = db
+        _local.terms = {}
     return db
 
 
-def term_counts(texts: Sequence[tuple[str, str]]) -> list[dict[str, tuple[int, int]]]:
-    """For each (text, context): how often each FTS5 term occurs in the text and in the context."""
+def _run_terms(runs: set[str]) -> dict[str, tuple[str, ...]]:
+    """The FTS5 terms of each run, from SQLite's own tokenizer, remembered per thread."""
     db = _tokenizer_db()
-    db.execute("DELETE FROM docs")
-    db.executemany(
-        "INSERT INTO docs (rowid, text, context) VALUES (?, ?, ?)", ((i, a, b) for i, (a, b) in enumerate(texts))
-    )
-    out: list[dict[str, list[int]]] = [{} for _ in texts]
-    for term, doc, col, n in db.execute("SELECT term, doc, col, count(*) FROM doc_terms GROUP BY term, doc, col"):
-        counts = out[doc].setdefault(term, [0, 0])
-        counts[col == "context"] += n
-    db.execute("DELETE FROM docs")
-    return [{t: (c[0], c[1]) for t, c in d.items()} for d in out]
+    known: dict[str, tuple[str, ...]] = _local.terms
+    new = [r for r in runs if r not in known]
+    if new:
+        if len(known) + len(new) > _CACHE_LIMIT:
+            known.clear()
+        db.executemany("INSERT INTO docs (rowid, text) VALUES (?, ?)", enumerate(new))
+        found: list[list[str]] = [[] for _ in new]
+        for term, doc in db.execute("SELECT term, doc FROM doc_terms ORDER BY doc, offset"):
+            found[doc].append(term)
+        db.execute("DELETE FROM docs")
+        known.update(zip(new, map(tuple, found), strict=True))
+    return known
+
+
+def term_counts(texts: Sequence[tuple[str, str]]) -> list[dict[str, tuple[int, int]]]:
+    """For each (text, context): how often each FTS5 term occurs in the text and in the context.
+
+    The same terms FTS5 indexes: every distinct run of characters goes through SQLite's
+    tokenizer once (a test compares the counts with FTS5's own index).
+    """
+    split = [(_RUN.findall(text), _RUN.findall(context)) for text, context in texts]
+    terms = _run_terms({r for pair in split for runs in pair for r in runs})
+    out = []
+    for text_runs, context_runs in split:
+        counts: dict[str, list[int]] = {}
+        for col, runs in ((0, text_runs), (1, context_runs)):
+            for run in runs:
+                for term in terms[run]:
+                    c = counts.get(term)
+                    if c is None:
+                        counts[term] = c = [0, 0]
+                    c[col] += 1
+        out.append({t: (c[0], c[1]) for t, c in counts.items()})
+    return out
 
 
 def tokens(words: Sequence[str]) -> list[list[str]]:
@@ -96,10 +127,12 @@ def store_terms(db: sqlite3.Connection, passages: Sequence[tuple[int, str, str]]
         return
     counted = term_counts([(text, context) for _, text, context in passages])
     wanted = {t for d in counted for t in d}
-    known: dict[str, int] = {}
-    for term, term_id in db.execute("SELECT term, id FROM lexical_terms"):
-        if term in wanted:
-            known[term] = term_id
+    known: dict[str, int] = dict(
+        db.execute(
+            "SELECT term, id FROM lexical_terms WHERE term IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(wanted))],
+        )
+    )
     for term in sorted(wanted - known.keys()):
         known[term] = db.execute("INSERT INTO lexical_terms (term) VALUES (?)", [term]).lastrowid
     db.executemany(
