@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from podtwin.search.embed import MODEL_NAME
-from podtwin.search.lexical import store_terms
+from podtwin.search.lexical import store_terms, term_blobs
 from podtwin.search.passages import SentenceRow, build_passages
 
 __all__ = ["IndexStatus", "embed_missing", "index_episode", "index_missing_episodes", "index_status"]
@@ -39,12 +39,15 @@ def index_episode(db: sqlite3.Connection, episode_id: int) -> int:
     ]
     passages = build_passages(rows)
     db.execute("DELETE FROM passages WHERE episode_id = ?", [episode_id])
+    blobs = term_blobs(db, [(p.text, p.context) for p in passages])
     db.executemany(
-        """INSERT INTO passages (episode_id, idx, first_sentence, last_sentence, text, context, text_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        ((episode_id, i, p.first, p.last, p.text, p.context, p.text_hash) for i, p in enumerate(passages)),
+        """INSERT INTO passages (episode_id, idx, first_sentence, last_sentence, text, context, text_hash, terms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            (episode_id, i, p.first, p.last, p.text, p.context, p.text_hash, blob)
+            for i, (p, blob) in enumerate(zip(passages, blobs, strict=True))
+        ),
     )
-    store_terms(db, db.execute("SELECT id, text, context FROM passages WHERE episode_id = ?", [episode_id]).fetchall())
     return len(passages)
 
 

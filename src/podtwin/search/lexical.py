@@ -19,9 +19,12 @@ import json
 import math
 import re
 import sqlite3
+import struct
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -33,6 +36,7 @@ __all__ = [
     "decode_terms",
     "encode_terms",
     "store_terms",
+    "term_blobs",
     "term_counts",
     "tokens",
 ]
@@ -75,31 +79,27 @@ def _run_terms(runs: set[str]) -> dict[str, tuple[str, ...]]:
     return known
 
 
-def term_counts(texts: Sequence[tuple[str, str]]) -> list[dict[str, tuple[int, int]]]:
-    """For each (text, context): how often each FTS5 term occurs in the text and in the context.
+def term_counts(texts: Sequence[tuple[str, str]]) -> list[tuple[Counter[str], Counter[str]]]:
+    """For each (text, context): how often each FTS5 term occurs in the text, and in the context.
 
     The same terms FTS5 indexes: every distinct run of characters goes through SQLite's
     tokenizer once (a test compares the counts with FTS5's own index).
     """
     split = [(_RUN.findall(text), _RUN.findall(context)) for text, context in texts]
-    terms = _run_terms({r for pair in split for runs in pair for r in runs})
+    terms = _run_terms({r for pair in split for runs in pair for r in runs}).__getitem__
+    by_context: dict[tuple[str, ...], Counter[str]] = {}  # the windows of a turn share one context
     out = []
     for text_runs, context_runs in split:
-        counts: dict[str, list[int]] = {}
-        for col, runs in ((0, text_runs), (1, context_runs)):
-            for run in runs:
-                for term in terms[run]:
-                    c = counts.get(term)
-                    if c is None:
-                        counts[term] = c = [0, 0]
-                    c[col] += 1
-        out.append({t: (c[0], c[1]) for t, c in counts.items()})
+        key = tuple(context_runs)
+        if key not in by_context:
+            by_context[key] = Counter(chain.from_iterable(map(terms, context_runs)))
+        out.append((Counter(chain.from_iterable(map(terms, text_runs))), by_context[key]))
     return out
 
 
 def tokens(words: Sequence[str]) -> list[list[str]]:
     """The terms FTS5 indexes for each word (lowercased, diacritics removed, porter-stemmed)."""
-    return [list(d) for d in term_counts([(w, "") for w in words])]
+    return [list(text) for text, _ in term_counts([(w, "") for w in words])]
 
 
 # --- storage: term ids and counts in a blob per passage ---------------------------------
@@ -110,23 +110,18 @@ RECORD = np.dtype([("term", "<u4"), ("text", "<u2"), ("context", "<u2")])
 
 
 def encode_terms(ids: Sequence[int], counts: Sequence[tuple[int, int]]) -> bytes:
-    records = np.zeros(len(ids), dtype=RECORD)
-    records["term"] = ids
-    c = np.minimum(np.array(counts, dtype=np.int64).reshape(-1, 2), 65535)
-    records["text"], records["context"] = c[:, 0], c[:, 1]
-    return records.tobytes()
+    flat = list(chain.from_iterable((i, min(t, 65535), min(c, 65535)) for i, (t, c) in zip(ids, counts, strict=True)))
+    return struct.pack("<" + "IHH" * len(ids), *flat)
 
 
 def decode_terms(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=RECORD)
 
 
-def store_terms(db: sqlite3.Connection, passages: Sequence[tuple[int, str, str]]) -> None:
-    """Count and store the terms of (passage id, text, context) rows, adding new terms to lexical_terms."""
-    if not passages:
-        return
-    counted = term_counts([(text, context) for _, text, context in passages])
-    wanted = {t for d in counted for t in d}
+def term_blobs(db: sqlite3.Connection, texts: Sequence[tuple[str, str]]) -> list[bytes]:
+    """The stored form of each (text, context)'s term counts; new terms join lexical_terms."""
+    counted = term_counts(texts)
+    wanted = set().union(*(text.keys() | context.keys() for text, context in counted))
     known: dict[str, int] = dict(
         db.execute(
             "SELECT term, id FROM lexical_terms WHERE term IN (SELECT value FROM json_each(?))",
@@ -135,12 +130,22 @@ def store_terms(db: sqlite3.Connection, passages: Sequence[tuple[int, str, str]]
     )
     for term in sorted(wanted - known.keys()):
         known[term] = db.execute("INSERT INTO lexical_terms (term) VALUES (?)", [term]).lastrowid
+    blobs = []
+    for text, context in counted:
+        both = text.keys() | context.keys()
+        flat = chain.from_iterable((known[t], text[t], context[t]) for t in both)
+        if max(text.values(), default=0) > 65535 or max(context.values(), default=0) > 65535:
+            blobs.append(encode_terms([known[t] for t in both], [(text[t], context[t]) for t in both]))
+        else:
+            blobs.append(struct.pack("<" + "IHH" * len(both), *flat))
+    return blobs
+
+
+def store_terms(db: sqlite3.Connection, passages: Sequence[tuple[int, str, str]]) -> None:
+    """Count and store the terms of (passage id, text, context) rows."""
+    blobs = term_blobs(db, [(text, context) for _, text, context in passages])
     db.executemany(
-        "UPDATE passages SET terms = ? WHERE id = ?",
-        (
-            (encode_terms([known[t] for t in d], list(d.values())), pid)
-            for (pid, _, _), d in zip(passages, counted, strict=True)
-        ),
+        "UPDATE passages SET terms = ? WHERE id = ?", ((b, pid) for b, (pid, _, _) in zip(blobs, passages, strict=True))
     )
 
 
