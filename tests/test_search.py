@@ -35,7 +35,6 @@ from podtwin.search.query import (
     CONTEXT_WEIGHT,
     Filters,
     SearchError,
-    _filter_sql,
     lexical_query,
     query_phrases,
     resolve_filters,
@@ -327,6 +326,20 @@ def test_stored_word_counts_are_fts5s_own(lex):
     }
     assert len(stored) > 1000
     assert stored == {pid: indexed.get(pid, {}) for pid in stored}
+
+
+def _filter_sql(f: Filters) -> tuple[str, list]:
+    """The filters as SQL over passages p, sentences se, episodes e: the reference ranking."""
+    clauses, args = [], []
+    for column, value in (("se.speaker", f.speaker), ("p.episode_id", f.episode_id), ("e.show_id", f.show_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    for column, values in (("se.speaker", f.speakers), ("se.kind", f.kinds)):
+        if values is not None:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            args.extend(values)
+    return "".join(" AND " + c for c in clauses), args
 
 
 def test_lexical_ranking_is_fts5_order_within_filters(lex):

@@ -153,26 +153,6 @@ def resolve_filters(
     return f
 
 
-def _filter_sql(f: Filters) -> tuple[str, list]:
-    clauses, args = [], []
-    if f.speaker is not None:
-        clauses.append("se.speaker = ?")
-        args.append(f.speaker)
-    if f.speakers is not None:
-        clauses.append(f"se.speaker IN ({', '.join('?' * len(f.speakers))})")
-        args.extend(f.speakers)
-    if f.episode_id is not None:
-        clauses.append("p.episode_id = ?")
-        args.append(f.episode_id)
-    if f.show_id is not None:
-        clauses.append("e.show_id = ?")
-        args.append(f.show_id)
-    if f.kinds is not None:
-        clauses.append(f"se.kind IN ({', '.join('?' * len(f.kinds))})")
-        args.extend(f.kinds)
-    return (" AND " + " AND ".join(clauses) if clauses else ""), args
-
-
 # --- the two sides ------------------------------------------------------------------------
 
 
