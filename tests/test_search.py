@@ -21,9 +21,11 @@ from podtwin.cli.app import app
 from podtwin.errors import PodtwinError
 from podtwin.ingest import ingest
 from podtwin.search.embed import (
+    MODEL_NAME,
     EmbeddingModelError,
     default_embedder,
     model_dir,
+    model_inputs,
     onnx_model,
     quantised_model,
     verify,
@@ -272,13 +274,8 @@ def test_onnx_embeddings_are_the_sentence_transformers_embeddings():
         texts, normalize_embeddings=True
     )
     embedder = default_embedder()
-    encoded = embedder.tokenizer.encode_batch(texts)
-    feed = {
-        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-    }
     float32 = onnxruntime.InferenceSession(str(onnx_model(model_dir())), providers=["CPUExecutionProvider"])
-    assert np.allclose(float32.run(None, feed)[0], reference, atol=1e-4)
+    assert np.allclose(float32.run(None, model_inputs(embedder.tokenizer, texts))[0], reference, atol=1e-4)
     assert embedder.graph == quantised_model(model_dir()) != onnx_model(model_dir())
     cosines = (embedder.embed(texts) * reference).sum(axis=1)
     assert cosines.min() > 0.95 and cosines.mean() > 0.97, cosines
@@ -363,7 +360,7 @@ def test_lexical_ranking_is_fts5_order_within_filters(lex):
 
 
 def test_word_counts_follow_the_passages(tmp_path, lex_library):
-    """Re-indexing keeps counts in step, and a library from before the counts gets them from `index`."""
+    """A library from before the counts says so when searched, and `index` fills them in."""
     db = tmp_path / "lex.db"
     shutil.copy(lex_library, db)
     with Library(db) as library:
@@ -377,6 +374,22 @@ def test_word_counts_follow_the_passages(tmp_path, lex_library):
     with Library(db) as library:
         assert search_index(library).lexical.missing == 0
         assert search(library, "avatars", mode="lexical").notes == []
+
+
+def test_vectors_of_an_earlier_model_serve_until_index_replaces_them(tmp_path, lex_library):
+    db = tmp_path / "lex.db"
+    shutil.copy(lex_library, db)
+    with Library(db) as library:
+        with library.atomic():
+            library.db.execute("UPDATE embeddings SET model = 'all-MiniLM-L6-v2' WHERE rowid % 10 = 0")
+        stale = library.db.execute("SELECT count(*) FROM embeddings WHERE model = 'all-MiniLM-L6-v2'").fetchone()[0]
+        assert stale and index_status(library.db).missing
+        result = search(library, "virtual reality avatars", mode="dense")
+        assert result.hits and any("current model" in n for n in result.notes)
+        assert embed_missing(library) == stale
+        assert index_status(library.db).missing == 0
+        assert [r[0] for r in library.db.execute("SELECT DISTINCT model FROM embeddings")] == [MODEL_NAME]
+        assert search(library, "virtual reality avatars", mode="dense").notes == []
 
 
 def test_porter_terms_come_from_sqlite():

@@ -26,7 +26,16 @@ import numpy as np
 
 from podtwin.errors import PodtwinError
 
-__all__ = ["DIMENSIONS", "MODEL_NAME", "Embedder", "default_embedder", "model_dir", "onnx_model", "quantised_model"]
+__all__ = [
+    "DIMENSIONS",
+    "MODEL_NAME",
+    "Embedder",
+    "default_embedder",
+    "model_dir",
+    "model_inputs",
+    "onnx_model",
+    "quantised_model",
+]
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"  # the vectors' model, stored with each vector
 DIMENSIONS = 384
@@ -161,12 +170,7 @@ def _quantise(source: Path, out: Path) -> None:
         "my father had a boat and we sailed every summer",
         "uh yeah i mean it's it's really hard to say " * 8,
     ]
-    tokenizer = _tokenizer(model_dir())
-    encoded = tokenizer.encode_batch(texts)
-    feed = {
-        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-    }
+    feed = model_inputs(_tokenizer(model_dir()), texts)
     import onnxruntime
 
     full, small = (
@@ -176,6 +180,15 @@ def _quantise(source: Path, out: Path) -> None:
     cosine = float((full * small).sum(axis=1).mean())
     if cosine < QUANTISED_MIN_COSINE:
         raise EmbeddingModelError(f"the int8 embedding model moved vectors too far (mean cosine {cosine:.3f})")
+
+
+def model_inputs(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """The graph's inputs for a batch of texts (padded to the longest)."""
+    encoded = tokenizer.encode_batch(texts)
+    return {
+        "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+    }
 
 
 def _tokenizer(path: Path):
@@ -220,10 +233,7 @@ class Embedder:
         return onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
 
     def _run(self, texts: list[str], threads: int) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        return self._session(threads).run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return self._session(threads).run(None, model_inputs(self.tokenizer, texts))[0]
 
     def embed(self, texts: list[str], batch_size: int = BATCH) -> np.ndarray:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)

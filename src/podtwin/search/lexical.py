@@ -109,9 +109,11 @@ def tokens(words: Sequence[str]) -> list[list[str]]:
 RECORD = np.dtype([("term", "<u4"), ("text", "<u2"), ("context", "<u2")])
 
 
-def encode_terms(ids: Sequence[int], counts: Sequence[tuple[int, int]]) -> bytes:
-    flat = list(chain.from_iterable((i, min(t, 65535), min(c, 65535)) for i, (t, c) in zip(ids, counts, strict=True)))
-    return struct.pack("<" + "IHH" * len(ids), *flat)
+def encode_terms(ids: Sequence[int], text: Sequence[int], context: Sequence[int]) -> bytes:
+    """RECORDs for the terms ids with their counts in the text and in the context."""
+    if max(text, default=0) > 65535 or max(context, default=0) > 65535:
+        text, context = [min(n, 65535) for n in text], [min(n, 65535) for n in context]
+    return struct.pack("<" + "IHH" * len(ids), *chain.from_iterable(zip(ids, text, context)))
 
 
 def decode_terms(blob: bytes) -> np.ndarray:
@@ -132,12 +134,8 @@ def term_blobs(db: sqlite3.Connection, texts: Sequence[tuple[str, str]]) -> list
         known[term] = db.execute("INSERT INTO lexical_terms (term) VALUES (?)", [term]).lastrowid
     blobs = []
     for text, context in counted:
-        both = text.keys() | context.keys()
-        flat = chain.from_iterable((known[t], text[t], context[t]) for t in both)
-        if max(text.values(), default=0) > 65535 or max(context.values(), default=0) > 65535:
-            blobs.append(encode_terms([known[t] for t in both], [(text[t], context[t]) for t in both]))
-        else:
-            blobs.append(struct.pack("<" + "IHH" * len(both), *flat))
+        both = list(text.keys() | context.keys())
+        blobs.append(encode_terms([known[t] for t in both], [text[t] for t in both], [context[t] for t in both]))
     return blobs
 
 
@@ -161,30 +159,20 @@ class Phrase:
 class LexicalIndex:
     """Every passage's term counts as one sparse matrix, sorted by term.
 
-    Rows are the passages in the order of ``passage_ids`` (the dense index's order), so
-    both sides share their filter masks.
+    Rows are the passages in the search index's order, so both sides share their filter masks.
     """
 
-    def __init__(self, db: sqlite3.Connection, passage_ids: np.ndarray) -> None:
-        row_of = {int(pid): i for i, pid in enumerate(passage_ids)}
-        self.n_rows = len(passage_ids)
+    def __init__(self, db: sqlite3.Connection, blobs: Sequence[bytes | None]) -> None:
+        """blobs: each row's stored terms (None: not counted yet)."""
+        self.n_rows = len(blobs)
         terms = db.execute("SELECT id, term FROM lexical_terms ORDER BY term").fetchall()
         self.term_names = [t for _, t in terms]  # sorted: prefixes are ranges
         self.term_ids = np.array([i for i, _ in terms], dtype=np.int64)
-        blobs, lengths, rows_of = [], [], []
-        self.missing = 0  # passages whose terms are not counted yet (libraries from before m005)
-        for pid, blob in db.execute("SELECT id, terms FROM passages"):
-            row = row_of.get(pid)
-            if row is None:
-                continue
-            if blob is None:
-                self.missing += 1
-                continue
-            blobs.append(blob)
-            lengths.append(len(blob) // RECORD.itemsize)
-            rows_of.append(row)
-        records = decode_terms(b"".join(blobs))
-        rows = np.repeat(np.array(rows_of, dtype=np.int32), lengths)
+        # passages whose terms are not counted yet (libraries from before m005)
+        self.missing = sum(blob is None for blob in blobs)
+        lengths = [len(blob or b"") // RECORD.itemsize for blob in blobs]
+        records = decode_terms(b"".join(blob or b"" for blob in blobs))
+        rows = np.repeat(np.arange(self.n_rows, dtype=np.int32), lengths)
         ids = records["term"].astype(np.int64)
         counts = np.stack([records["text"], records["context"]], axis=1)
         self.length = np.bincount(rows, weights=counts.sum(axis=1), minlength=self.n_rows).astype(np.float32)

@@ -212,7 +212,7 @@ class SearchIndex:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         rows = db.execute(
-            """SELECT p.id, p.episode_id, e.show_id, se.speaker, se.kind, em.vector
+            """SELECT p.id, p.episode_id, e.show_id, se.speaker, se.kind, em.vector, p.terms
                FROM passages p
                LEFT JOIN embeddings em ON em.text_hash = p.text_hash
                JOIN sentences se ON se.episode_id = p.episode_id AND se.idx = p.first_sentence
@@ -230,7 +230,7 @@ class SearchIndex:
         self.vectors = np.frombuffer(blob, dtype=np.float16).reshape(n, DIMENSIONS).astype(np.float32)
         embedded = np.fromiter((r[5] is not None for r in rows), dtype=bool, count=n)
         self.embedded = None if embedded.all() else np.flatnonzero(embedded)
-        self.lexical = LexicalIndex(db, self.ids)
+        self.lexical = LexicalIndex(db, [r[6] for r in rows])
         self._rows: dict[tuple, np.ndarray | None] = {}
 
     def __len__(self) -> int:
@@ -424,7 +424,10 @@ def search(
     index = search_index(library)
     notes = []
     if status.missing and mode != "lexical":
-        notes.append(f"{status.missing} of {status.passages} passages have no embedding yet: run `podtwin index`")
+        notes.append(
+            f"{status.missing} of {status.passages} passages have no embedding from the current model yet: "
+            "run `podtwin index`"
+        )
     if index.lexical.missing and mode != "dense":
         notes.append(f"{index.lexical.missing} passages have no word counts yet: run `podtwin index`")
     candidates = max(CANDIDATES, limit)
@@ -437,7 +440,8 @@ def search(
             named = replace(f, speakers=tuple(people))
     wanted = [f, named] if named else [f]
     dense_job = None
-    if mode != "lexical" and status.embedded:
+    # vectors of an earlier model still serve until `podtwin index` replaces them
+    if mode != "lexical" and (index.embedded is None or len(index.embedded)):
         if embedder is None:
             from podtwin.search.embed import default_embedder
 
@@ -445,22 +449,20 @@ def search(
         # the model and the matrix product run on the other core while BM25 scores here
         # (ONNX Runtime and numpy release the GIL)
         dense_job = _pool.submit(lambda: index.dense_rankings(embedder.embed_query(query), wanted, candidates))
-    lexical: list[list[int]] = [[], []]
+    # one ranking per filter in `wanted` on each side
+    nothing: list[list[int]] = [[] for _ in wanted]
+    lexical = nothing
     if mode != "dense":
         phrases = query_phrases(query)
-        lexical = [index.lexical_ranking(phrases, g, candidates) for g in wanted] + [[]]
-    dense: list[list[int]] = dense_job.result() + [[]] if dense_job is not None else [[], []]
+        lexical = [index.lexical_ranking(phrases, g, candidates) for g in wanted]
+    dense = dense_job.result() if dense_job is not None else nothing
     scores: dict[int, float] = {}
+    for rankings, weight in ((lexical, LEXICAL_WEIGHT), (dense, DENSE_WEIGHT)):
+        for ranking in rankings:
+            for r, pid in enumerate(ranking, 1):
+                scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + r)
     lex_rank = {pid: r for r, pid in enumerate(lexical[0], 1)}
     dense_rank = {pid: r for r, pid in enumerate(dense[0], 1)}
-    for ranking, weight in (
-        (lexical[0], LEXICAL_WEIGHT),
-        (dense[0], DENSE_WEIGHT),
-        (lexical[1], LEXICAL_WEIGHT),
-        (dense[1], DENSE_WEIGHT),
-    ):
-        for r, pid in enumerate(ranking, 1):
-            scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + r)
     ordered = sorted(scores, key=lambda pid: (-scores[pid], pid))[:limit]
     hits = _hits(db, ordered)
     words = query_words(query)
