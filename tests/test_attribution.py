@@ -12,7 +12,13 @@ import pytest
 
 from podtwin.corpus import lenny_files, split
 from podtwin.formats import read_transcript
-from podtwin.speakers.attribution import DEFAULT_WEIGHTS, SpeakerAttributor, Turn, default_attributor
+from podtwin.speakers.attribution import (
+    DEFAULT_WEIGHTS,
+    SpeakerAttributor,
+    Turn,
+    default_attributor,
+    encode_sentences,
+)
 from podtwin.speakers.evaluate import change_scores, mapped_accuracy
 from podtwin.text.sentences import split_sentences
 
@@ -59,12 +65,42 @@ def word_level(sentences: list[tuple[str, str]], roles: list[str]) -> tuple[list
 
 def test_packaged_weights_load_and_are_small():
     assert DEFAULT_WEIGHTS.exists()
-    assert DEFAULT_WEIGHTS.stat().st_size < 1_000_000
+    assert DEFAULT_WEIGHTS.stat().st_size < 6_000_000
     m = SpeakerAttributor.load()
-    assert m.w_emit.ndim == 1 and m.w_trans.ndim == 1
-    assert np.isfinite(m.w_emit).all() and np.isfinite(m.w_trans).all()
-    assert np.abs(m.w_emit).max() > 0.1  # trained, not zeros
+    for table in (m.emit_table, m.seam_table, m.in_w, *(w for w, _, _ in m.convs)):
+        assert np.isfinite(table).all()
+        assert np.abs(table).max() > 0.05  # trained, not zeros
     assert default_attributor() is default_attributor()
+
+
+def test_numpy_inference_matches_the_torch_network(measure_paths):
+    """The exported int8 network computes what the torch network it came from computes."""
+    import torch
+
+    from podtwin.speakers import train_attribution as T
+
+    torch.manual_seed(1)
+    net = T.make_model().eval()
+    with torch.no_grad():  # weights of trained size, so the comparison is not of near-zeros
+        net.emit.weight.normal_(0.0, 0.3)
+        net.seam.weight.normal_(0.0, 0.3)
+    att = SpeakerAttributor(T.export(net, 1.0, 0.0))
+    sentences = [s for s, _ in labelled_conversation(measure_paths[2])[:300]]
+    host, change = att.logits(encode_sentences(sentences))
+    c = T.prepare(
+        {"texts": sentences, "names": [], "roles": np.zeros(len(sentences)), "words": np.ones(len(sentences))}
+        | {"unpunctuated": False}
+    )
+    with torch.no_grad():
+        args = [torch.from_numpy(c[k]) for k in ("e_idx", "e_off", "s_idx", "s_off")]
+        args[1], args[3] = args[1][:-1], args[3][:-1]
+        t_host, t_change = net(*args, (1, len(sentences)))
+    t_host, t_change = t_host[0].numpy(), t_change[0].numpy()
+    scale = np.abs(t_host).max()
+    assert scale > 0.5
+    assert np.abs(host - t_host).max() < 0.03 * scale
+    assert np.abs(change - t_change).max() < 0.03 * np.abs(t_change).max()
+    assert np.corrcoef(host, t_host)[0, 1] > 0.999
 
 
 def test_empty_input(model):

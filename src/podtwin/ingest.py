@@ -134,9 +134,12 @@ def process_transcript(transcript: Transcript) -> ProcessedFile:
 HOST_KINDS = frozenset({"intro", "sponsor", "handoff", "outro"})
 
 
-def attribute_turns(texts: list[str], labels: list[str | None], kinds: list[str], info: EpisodeInfo) -> list[TurnRow]:
+def attribute_turns(
+    texts: list[str], labels: list[str | None], kinds: list[str], info: EpisodeInfo, attributor=None
+) -> list[TurnRow]:
     """Turns over all sentences: from the labels when the source has them, else from the
-    structure (intros, sponsor reads, sign-offs) and the speaker-attribution model."""
+    structure (intros, sponsor reads, sign-offs) and the speaker-attribution model
+    (`attributor`, default the packaged one)."""
     if any(labels):
         roles = [_role_of(label, info) for label in labels]
         return _runs(roles, labels, [1.0] * len(texts), ["label"] * len(texts))
@@ -145,7 +148,7 @@ def attribute_turns(texts: list[str], labels: list[str | None], kinds: list[str]
     origin = ["structure"] * len(texts)
     spoken = [i for i, kind in enumerate(kinds) if kind not in HOST_KINDS]
     names = [n for n in (info.host, *info.guests) if n]
-    for turn in default_attributor().attribute([texts[i] for i in spoken], names=names):
+    for turn in (attributor or default_attributor()).attribute([texts[i] for i in spoken], names=names):
         for j in range(turn.first, turn.last + 1):
             roles[spoken[j]] = turn.role
             confidence[spoken[j]] = turn.confidence

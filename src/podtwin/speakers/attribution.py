@@ -1,20 +1,25 @@
 """Who said what in an unlabelled two-person conversation: host or guest, per sentence.
 
-The conversation's sentences, in order, are decoded by a two-state hidden Markov model:
+Each sentence is described by hashed features of its own words (words, word pairs,
+first and last words, end mark, length) and of its seam with the sentence before (the
+end of one and the start of the next, whole short sentences such as back-channels
+"Yeah." / "Right."). A small network reads the whole conversation at once:
 
-* emission: a logistic regression P(host | sentence) on hashed features of the sentence
-  alone (words, word pairs, first and last words, end mark, length);
-* transition: a logistic regression P(the speaker changes between sentence i and i+1 |
-  the speaker of i) on the end of i and the start of i+1 (last/first words, end marks,
-  lengths, whole short sentences such as back-channels "Yeah." / "Right.");
-* forward-backward gives each sentence's posterior P(host); Viterbi gives the most
-  likely role sequence; turns are its runs, with the mean posterior of their role as
-  confidence.
+* each sentence's two feature bags are summed embeddings, mixed by a linear layer;
+* residual dilated convolutions over the sentence sequence let every sentence see about
+  15 sentences either side (a long answer after a question, a host's multi-sentence
+  question, an interjection inside someone else's answer);
+* two heads: P(host) per sentence, and P(the speaker changes) between neighbours.
 
-Runtime is numpy only. Features are hashed with a stable hash (crc32), so the packaged
-weights work in any process. Names are not features: training replaced the host's and
-guests' names with placeholders; callers that know the names can pass them
-(``names=``) to get the same treatment.
+A two-state hidden Markov decoding turns those into roles: forward-backward gives each
+sentence's posterior P(host), Viterbi the most likely role sequence; turns are its runs,
+with the mean posterior of their role as confidence.
+
+Trained by podtwin.speakers.train_attribution (torch); runtime is numpy only. Features
+are hashed with a stable hash (crc32), so the packaged weights work in any process.
+Names are not features: training replaced the host's and guests' names with a
+placeholder; callers that know the names pass them (``names=``) to get the same
+treatment.
 """
 
 from __future__ import annotations
@@ -187,12 +192,10 @@ def emission_features(enc: Encoded, dim: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def transition_features(enc: Encoded, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols) for each pair (i, i+1), i = 0..n-2, *without* the role of i.
-
-    The role of i is mixed in by `role_cols` (each feature exists plain and per role)."""
+    """(rows, cols): hashed feature indexes of each seam (i, i+1), i = 0..n-2, as row i."""
     n = len(enc.starts) - 1
     if n <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     ends = np.append(enc.starts[1:], len(enc.ids))
     a_last = ends[:-1] - PAD_AFTER - 1
     b_start = enc.starts[1:]
@@ -240,14 +243,7 @@ def transition_features(enc: Encoded, dim: int) -> tuple[np.ndarray, np.ndarray]
     cols.append(_mix(17, shb[short_b], fc1[short_b]))
     rows.append(r[short_b])
     cols.append(_mix(18, shb[short_b], lbc[short_b], lba[short_b]))
-    return np.concatenate(rows), np.concatenate(cols)
-
-
-def role_cols(cols: np.ndarray, role: int, dim: int) -> np.ndarray:
-    """Feature indexes for the plain features and their copies specific to `role` (0 host, 1 guest)."""
-    plain = (cols % np.uint64(dim)).astype(np.int64)
-    specific = (_mix(100 + role, cols) % np.uint64(dim)).astype(np.int64)
-    return np.concatenate([plain, specific])
+    return np.concatenate(rows), (np.concatenate(cols) % np.uint64(dim)).astype(np.int64)
 
 
 # -- decoding -------------------------------------------------------------------------------
@@ -258,63 +254,58 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def forward_backward(p_host: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """Posterior P(host) per sentence. p_host: (n,) emission P(host|x) rescaled to likelihood
-    odds; change: (n-1, 2) P(change after i | role of i = host, guest)."""
+    """Posterior P(host) per sentence. p_host: (n,) emission P(host|x) as likelihood odds;
+    change: (n-1,) P(the speaker changes between i and i+1)."""
     n = len(p_host)
-    eh = p_host.tolist()
-    ch = change[:, 0].tolist()
-    cg = change[:, 1].tolist()
+    eh = np.clip(p_host.astype(np.float64), 1e-12, 1.0 - 1e-12).tolist()
+    ch = np.clip(change.astype(np.float64), 1e-12, 1.0 - 1e-12).tolist()
     fh = [0.0] * n
     fg = [0.0] * n
-    a, b = eh[0], 1.0 - eh[0]
-    s = a + b
-    fh[0], fg[0] = a / s, b / s
+    fh[0], fg[0] = eh[0], 1.0 - eh[0]
     for i in range(1, n):
-        h, g = fh[i - 1], fg[i - 1]
-        e = eh[i]
-        a = (h * (1.0 - ch[i - 1]) + g * cg[i - 1]) * e
-        b = (h * ch[i - 1] + g * (1.0 - cg[i - 1])) * (1.0 - e)
+        h, g, c, e = fh[i - 1], fg[i - 1], ch[i - 1], eh[i]
+        a = (h * (1.0 - c) + g * c) * e
+        b = (h * c + g * (1.0 - c)) * (1.0 - e)
         s = a + b
         fh[i], fg[i] = a / s, b / s
     post = [0.0] * n
     bh = bg = 1.0
     post[n - 1] = fh[n - 1]
     for i in range(n - 2, -1, -1):
-        e = eh[i + 1]
+        e, c = eh[i + 1], ch[i]
         xh = bh * e
         xg = bg * (1.0 - e)
-        nbh = (1.0 - ch[i]) * xh + ch[i] * xg
-        nbg = cg[i] * xh + (1.0 - cg[i]) * xg
+        nbh = (1.0 - c) * xh + c * xg
+        nbg = c * xh + (1.0 - c) * xg
         s = nbh + nbg
         bh, bg = nbh / s, nbg / s
         a = fh[i] * bh
-        b = fg[i] * bg
-        post[i] = a / (a + b)
+        post[i] = a / (a + fg[i] * bg)
     return np.array(post)
 
 
 def viterbi(p_host: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """Most likely role per sentence (0 host, 1 guest)."""
+    """Most likely role per sentence (0 host, 1 guest); arguments as for forward_backward."""
     n = len(p_host)
-    le_h = np.log(np.clip(p_host, 1e-12, 1.0)).tolist()
-    le_g = np.log(np.clip(1.0 - p_host, 1e-12, 1.0)).tolist()
-    c = np.clip(change, 1e-12, 1.0 - 1e-12)
-    hh, hg = np.log(1.0 - c[:, 0]).tolist(), np.log(c[:, 0]).tolist()
-    gh, gg = np.log(c[:, 1]).tolist(), np.log(1.0 - c[:, 1]).tolist()
+    p = p_host.astype(np.float64)
+    le_h = np.log(np.clip(p, 1e-12, 1.0)).tolist()
+    le_g = np.log(np.clip(1.0 - p, 1e-12, 1.0)).tolist()
+    c = np.clip(change.astype(np.float64), 1e-12, 1.0 - 1e-12)
+    stay, move = np.log(1.0 - c).tolist(), np.log(c).tolist()
     back_h = bytearray(n)  # previous state of the best path into host at i
     back_g = bytearray(n)
     vh, vg = le_h[0], le_g[0]
     for i in range(1, n):
-        a, b = vh + hh[i - 1], vg + gh[i - 1]
+        s, m = stay[i - 1], move[i - 1]
+        a, b = vh + s, vg + m
         if a >= b:
             nh = a
         else:
             nh = b
             back_h[i] = 1
-        a, b = vh + hg[i - 1], vg + gg[i - 1]
+        a, b = vh + m, vg + s
         if a >= b:
             ng = a
-            back_g[i] = 0
         else:
             ng = b
             back_g[i] = 1
@@ -327,19 +318,59 @@ def viterbi(p_host: np.ndarray, change: np.ndarray) -> np.ndarray:
     return out
 
 
+# -- the network ----------------------------------------------------------------------------
+
+
+def _dequantise(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """int8 weights with one float scale per row (embeddings) or output unit (matrices)."""
+    return q.astype(np.float32) * scale.astype(np.float32)
+
+
+def bag_sums(table: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """(n, D): per row, the sum of the table rows its features index."""
+    out = np.zeros((n, table.shape[1]), dtype=np.float32)
+    if len(rows):
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
+        firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        out[rows[firsts]] = np.add.reduceat(table[cols], firsts, axis=0)
+    return out
+
+
+def conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, dilation: int) -> np.ndarray:
+    """'Same' dilated 1-d convolution over the sentence axis, zero padded. x: (T, in), w: (k, in, out)."""
+    k, t = w.shape[0], x.shape[0]
+    pad = dilation * (k // 2)
+    xp = np.pad(x, ((pad, pad), (0, 0)))
+    out = xp[0:t] @ w[0]
+    for j in range(1, k):
+        out += xp[j * dilation : j * dilation + t] @ w[j]
+    return out + b
+
+
 class SpeakerAttributor:
+    """The packaged network plus its decoding settings (chosen on validation files)."""
+
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.w_emit = arrays["w_emit"].astype(np.float32)
-        self.w_trans = arrays["w_trans"].astype(np.float32)
-        self.emit_dim = len(self.w_emit)
-        self.trans_dim = len(self.w_trans)
-        self.host_prior = float(arrays["host_prior"])  # training base rate of host sentences
-        self.emit_scale = float(arrays.get("emit_scale", 1.0))
-        self.trans_bias = float(arrays.get("trans_bias", 0.0))
-        self.decode = str(arrays.get("decode", "viterbi"))
-        # sentences of at most this many words (not questions) are decoded around, not through
-        self.bridge_words = int(arrays.get("bridge_words", 0))
-        self.bridge_other = float(arrays.get("bridge_other", 0.5))
+        self.emit_table = _dequantise(arrays["emit_q"], arrays["emit_scale"])
+        self.seam_table = _dequantise(arrays["seam_q"], arrays["seam_scale"])
+        self.emit_dim, self.seam_dim = len(self.emit_table), len(self.seam_table)
+        self.in_w = arrays["in_w"].astype(np.float32)  # (2D, C)
+        self.in_b = arrays["in_b"].astype(np.float32)
+        self.convs = [
+            (
+                _dequantise(arrays[f"c{i}_w_q"], arrays[f"c{i}_w_scale"]),
+                arrays[f"c{i}_b"].astype(np.float32),
+                int(arrays[f"c{i}_dilation"]),
+            )
+            for i in range(int(arrays["n_convs"]))
+        ]
+        self.host_w = arrays["host_w"].astype(np.float32)  # (C,)
+        self.host_b = float(arrays["host_b"])
+        self.change_w = arrays["change_w"].astype(np.float32)  # (2C,): [left, right]
+        self.change_b = float(arrays["change_b"])
+        self.emit_scale = float(arrays["emit_scale_logit"])  # how far decoding trusts P(host)
+        self.change_bias = float(arrays["change_bias"])
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SpeakerAttributor:
@@ -347,67 +378,27 @@ class SpeakerAttributor:
         with np.load(path, allow_pickle=False) as data:
             return cls({k: data[k] for k in data.files})
 
-    # the two models' raw outputs, exposed for training and diagnosis
-    def emission_logits(self, enc: Encoded) -> np.ndarray:
-        rows, cols = emission_features(enc, self.emit_dim)
-        return np.bincount(rows, weights=self.w_emit[cols], minlength=len(enc.starts))
-
-    def transition_logits(self, enc: Encoded) -> np.ndarray:
-        """(n-1, 2): logit of a change after i, given i is the host's / the guest's."""
-        rows, cols = transition_features(enc, self.trans_dim)
-        m = max(len(enc.starts) - 1, 0)
-        out = np.zeros((m, 2))
-        if m == 0:
-            return out
-        rr = np.concatenate([rows, rows])
-        for role in (0, 1):
-            out[:, role] = np.bincount(rr, weights=self.w_trans[role_cols(cols, role, self.trans_dim)], minlength=m)
-        return out
+    def logits(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+        """(host logit per sentence (n,), change logit per seam (n-1,)), before decoding."""
+        n = len(enc.starts)
+        er, ec = emission_features(enc, self.emit_dim)
+        sr, sc = transition_features(enc, self.seam_dim)
+        # the seam (i, i+1) is an input of sentence i+1
+        x = np.concatenate([bag_sums(self.emit_table, er, ec, n), bag_sums(self.seam_table, sr + 1, sc, n)], 1)
+        h = np.maximum(x @ self.in_w + self.in_b, 0.0)
+        for w, b, d in self.convs:
+            h = h + np.maximum(conv(h, w, b, d), 0.0)
+        c = h.shape[1]
+        host = h @ self.host_w + self.host_b
+        change = h[:-1] @ self.change_w[:c] + h[1:] @ self.change_w[c:] + self.change_b
+        return host, change
 
     def posteriors(self, sentences: list[str], names=None) -> tuple[np.ndarray, np.ndarray]:
         """(P(host) per sentence, Viterbi role per sentence: 0 host / 1 guest)."""
-        enc = encode_sentences(sentences, names)
-        prior_logit = np.log(self.host_prior / (1.0 - self.host_prior))
-        z = self.emit_scale * (self.emission_logits(enc) - prior_logit)
-        p_host = _sigmoid(z)
-        change = _sigmoid(self.transition_logits(enc) + self.trans_bias)
-        post = forward_backward(p_host, change)
-        if self.bridge_words and len(sentences) > 2:
-            short = (enc.n_words <= self.bridge_words) & (enc.mark != 1)
-            keep = np.flatnonzero(~short)
-            if 0 < len(keep) < len(sentences):
-                return self._bridged(sentences, names, keep, p_host, post)
-        if self.decode == "posterior":
-            path = (post < 0.5).astype(np.int64)
-        else:
-            path = viterbi(p_host, change)
-        return post, path
-
-    def _bridged(self, sentences, names, keep, p_host, post) -> tuple[np.ndarray, np.ndarray]:
-        """Decode without the short sentences (back-channels, fillers), then give each short
-        sentence the role its own emission prefers among its neighbours' roles."""
-        saved, self.bridge_words = self.bridge_words, 0
-        try:
-            k_post, k_path = self.posteriors([sentences[i] for i in keep], names)
-        finally:
-            self.bridge_words = saved
-        n = len(sentences)
-        path = np.empty(n, dtype=np.int64)
-        out_post = post.copy()
-        path[keep] = k_path
-        out_post[keep] = k_post
-        pos = np.searchsorted(keep, np.arange(n))
-        for i in np.setdiff1d(np.arange(n), keep):
-            j = pos[i]
-            prev_role = k_path[j - 1] if j > 0 else None
-            next_role = k_path[j] if j < len(keep) else None
-            if prev_role is None or next_role is None or prev_role != next_role:
-                path[i] = 0 if p_host[i] >= 0.5 else 1
-            else:
-                other = 1 - prev_role
-                p_other = p_host[i] if other == 0 else 1.0 - p_host[i]
-                path[i] = other if p_other >= self.bridge_other else prev_role
-        return out_post, path
+        host, change = self.logits(encode_sentences(sentences, names))
+        p_host = _sigmoid(self.emit_scale * host)
+        p_change = _sigmoid(change + self.change_bias)
+        return forward_backward(p_host, p_change), viterbi(p_host, p_change)
 
     def attribute(self, sentences: list[str], paragraph_starts: list[bool] | None = None, names=None) -> list[Turn]:
         """Turns (runs of one role) over all sentence indexes, in order.

@@ -4,7 +4,9 @@ Each labelled file (lenny markdown) is stripped of its labels and timestamps to 
 plain text (with ``unpunctuated``, also of all punctuation and casing, as many ASR
 transcripts come), parsed as any unlabelled file would be, cut into sentences by the
 project's segmenter (which calls the trained punctuator on unpunctuated stretches),
-and attributed. Every word is then mapped back, by character offsets, to the label of
+and attributed as ingest attributes an unlabelled file (intros, sponsor reads and
+sign-offs are the host's by structure; the model, given the names the text states,
+attributes the rest). Every word is then mapped back, by character offsets, to the label of
 the paragraph it came from.
 
 Figures (word level, summed over files):
@@ -228,6 +230,22 @@ class _Tally:
         }
 
 
+def unlabelled_turns(transcript, sentences, attributor):
+    """Turns as ingest makes them for an unlabelled file: intros, sponsor reads and sign-offs
+    are the host's by structure; the model attributes the rest, with the host's and guests'
+    names as the text itself gives them."""
+    from podtwin.clean.metadata import infer_episode_info
+    from podtwin.clean.segments import tag_kinds
+    from podtwin.clean.sponsors import default_sponsor_tagger
+    from podtwin.ingest import attribute_turns
+
+    texts = [s.text for s in sentences]
+    sponsor = default_sponsor_tagger().predict(texts, [s.paragraph_start for s in sentences])
+    kinds = tag_kinds(sentences, sponsor)
+    info = infer_episode_info(transcript, sentences)
+    return attribute_turns(texts, [None] * len(texts), kinds, info, attributor)
+
+
 def evaluate_speakers(paths, unpunctuated: bool = False, attributor=None, punctuator=None) -> dict:
     """Word accuracy and turn-change scores of the attributor and two baselines over labelled files."""
     from podtwin.speakers.attribution import default_attributor
@@ -246,7 +264,7 @@ def evaluate_speakers(paths, unpunctuated: bool = False, attributor=None, punctu
         transcript, sentences = segment_plain(lt.text, punctuator)
         t1 = time.perf_counter()
         texts = [s.text for s in sentences]
-        turns = attributor.attribute(texts, [s.paragraph_start for s in sentences])
+        turns = unlabelled_turns(transcript, sentences, attributor)
         t2 = time.perf_counter()
         t_segment += t1 - t0
         t_attribute += t2 - t1

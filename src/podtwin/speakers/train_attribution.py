@@ -8,15 +8,16 @@ Lenny (labels "Lenny", "Lenny Rachitsky", ...); every other label is a guest. Na
 (host, front-matter guests, every speaker label of the file) are replaced by a
 placeholder before features are built, so no name is learnt.
 
-Two logistic regressions are fitted with full-batch Adam and L2 on hashed features:
-emission P(host | sentence) and transition P(change after i | role of i). The
-decoder's emission scale, transition bias and decoding rule are then tuned on a
-validation part of the train split (every 5th train file), and the models refitted on
-all train files. The defaults (used with ``--no-tune``) are the values that validation
-chose: emission L2 3e-6 (weaker than the transition's 1e-5), emission scale 0.7,
-transition bias 0, Viterbi decoding; on the validation files (models fitted on the other
-train files) they raised exact word-level turn-change F1 from 0.649 to 0.675 punctuated
-and 0.533 to 0.555 unpunctuated, word accuracy 0.926 -> 0.924 and 0.912 -> 0.911.
+The network (see podtwin.speakers.attribution) is trained with torch on windows of 256
+consecutive sentences: binary cross-entropy on P(host) (sentences weighted by the square
+root of their words) plus on P(change) between neighbours. Hashed features memorise
+fast, so half of each window's features are dropped at random in training
+and the tables carry weight decay. The number of epochs and the decoder's two settings
+(how far P(host) is trusted, the bias on P(change)) are chosen on validation files
+(every 5th train file) with the model fitted on the others; the model is then refitted
+on all train files for that many epochs. Back-channels of the other speaker are inserted
+into the training conversations (not the validation ones) at random, one per 25 seams
+inside a run, since edited transcripts rarely keep them as turns of their own.
 
     python -m podtwin.speakers.train_attribution [--out PATH]
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import pickle
 import time
 from pathlib import Path
@@ -37,11 +37,29 @@ from podtwin.speakers import attribution as A
 from podtwin.speakers.evaluate import _retry_punctuator, labelled_sentences, strip_labelled
 from podtwin.speakers.names import normalize_label
 
-EMIT_DIM = 1 << 17
-TRANS_DIM = 1 << 17
+EMIT_DIM = 1 << 16  # rows of the sentence-feature table
+SEAM_DIM = 1 << 16  # rows of the seam-feature table
+EMB = 32
+CHANNELS = 96
+DILATIONS = (1, 2, 4, 8)
+WINDOW, BATCH, EDGE = 256, 16, 16  # EDGE: window positions left out of the loss (cut context)
+DROPOUT = 0.3
+FEATURE_DROP = 0.5
+WEIGHT_DECAY = 1e-2
+LR = 2e-3
+MAX_EPOCHS = 4
+# Back-channels ("Yeah.") dropped into the other person's run are a named hard case but
+# rare as separate turns in edited transcripts, so training inserts some: this many per
+# seam inside a run of one speaker, each the other speaker's.
+BACK_CHANNEL_RATE = 1 / 25
+BACK_CHANNELS = (
+    "Yeah.", "Right.", "Mm-hmm.", "Okay.", "Yes.", "Totally.", "Wow.", "Interesting.", "That's right.",
+    "Absolutely.", "Sure.", "Uh-huh.", "Exactly.", "Got it.", "Cool.", "Yeah, yeah.", "Oh, wow.", "Makes sense.",
+)  # fmt: skip
 HOST_NAMES = ("Lenny Rachitsky",)
 CACHE = Path.home() / ".cache" / "podtwin" / "attribution"
 SEED = 0
+VAL_EVERY = 5
 
 
 def is_host(label: str) -> bool:
@@ -83,90 +101,188 @@ def load_examples(files: list[Path], conditions=(False, True)) -> list[dict]:
     return out
 
 
-# -- logistic regression on hashed binary features ------------------------------------------
+# -- data ---------------------------------------------------------------------------------
 
 
-def fit_logreg(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    y: np.ndarray,
-    dim: int,
-    l2: float = 1e-6,
-    iters: int = 150,
-    lr: float = 0.05,
-    sample_weight: np.ndarray | None = None,
-) -> np.ndarray:
-    """Weights minimising mean weighted log-loss + l2 * |w|^2, by full-batch Adam."""
-    n = len(y)
-    sw = np.ones(n) if sample_weight is None else sample_weight.astype(np.float64)
-    sw = sw / sw.mean()
-    w = np.zeros(dim)
-    m = np.zeros(dim)
-    v = np.zeros(dim)
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    yf = y.astype(np.float64)
-    for t in range(1, iters + 1):
-        z = np.bincount(rows, weights=w[cols], minlength=n)
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        r = (p - yf) * sw / n
-        g = np.bincount(cols, weights=r[rows], minlength=dim) + 2 * l2 * w
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
-    return w
+def bags(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Feature indexes grouped by row, and each row's offset into them (n + 1 offsets)."""
+    order = np.argsort(rows, kind="stable")
+    return cols[order], np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
 
 
-def _stack(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    rows, cols, off = [], [], 0
-    for (r, c), n in zip(parts, sizes):
-        rows.append(r + off)
-        cols.append(c)
-        off += n
-    return np.concatenate(rows), np.concatenate(cols)
-
-
-def build_matrices(examples: list[dict]):
-    e_parts, e_sizes, e_y, e_w = [], [], [], []
-    t_parts, t_sizes, t_y = [], [], []
-    for ex in examples:
-        enc = A.encode_sentences(ex["texts"], ex["names"])
-        n = len(ex["texts"])
-        if n == 0:
-            continue
-        e_parts.append(A.emission_features(enc, EMIT_DIM))
-        e_sizes.append(n)
-        e_y.append(ex["roles"] == 0)  # 1 = host
-        e_w.append(ex["words"])
-        if n > 1:
-            rows, cols = A.transition_features(enc, TRANS_DIM)
-            roles = ex["roles"].astype(np.int64)
-            # role-specific copies take the true role of sentence i
-            plain = (cols % np.uint64(TRANS_DIM)).astype(np.int64)
-            spec = np.empty_like(plain)
-            for role in (0, 1):
-                sel = roles[rows] == role
-                spec[sel] = (A._mix(100 + role, cols[sel]) % np.uint64(TRANS_DIM)).astype(np.int64)
-            t_parts.append((np.concatenate([rows, rows]), np.concatenate([plain, spec])))
-            t_sizes.append(n - 1)
-            t_y.append(roles[1:] != roles[:-1])
-    er, ec = _stack(e_parts, e_sizes)
-    tr, tc = _stack(t_parts, t_sizes)
-    return (er, ec, np.concatenate(e_y), np.concatenate(e_w)), (tr, tc, np.concatenate(t_y))
-
-
-def fit(examples: list[dict], l2_emit: float, l2_trans: float, iters: int, word_weight: float) -> dict:
-    (er, ec, ey, ew), (tr, tc, ty) = build_matrices(examples)
-    sw = np.maximum(ew, 1).astype(np.float64) ** word_weight
-    w_emit = fit_logreg(er, ec, ey, EMIT_DIM, l2_emit, iters, sample_weight=sw)
-    w_trans = fit_logreg(tr, tc, ty, TRANS_DIM, l2_trans, iters)
+def prepare(ex: dict) -> dict:
+    """One conversation's feature bags (sentence and seam-before) and targets."""
+    enc = A.encode_sentences(ex["texts"], ex["names"])
+    n = len(ex["texts"])
+    er, ec = A.emission_features(enc, EMIT_DIM)
+    sr, sc = A.transition_features(enc, SEAM_DIM)
+    e_idx, e_off = bags(er, ec, n)
+    s_idx, s_off = bags(sr + 1, sc, n)  # seam (i, i+1) belongs to sentence i+1
     return {
-        "w_emit": w_emit.astype(np.float16),
-        "w_trans": w_trans.astype(np.float16),
-        "host_prior": np.float64(float(np.average(ey, weights=sw))),
-        "emit_scale": np.float64(1.0),
-        "trans_bias": np.float64(0.0),
-        "decode": np.str_("viterbi"),
+        "n": n,
+        "e_idx": e_idx,
+        "e_off": e_off,
+        "s_idx": s_idx,
+        "s_off": s_off,
+        "host": (ex["roles"] == 0).astype(np.float32),
+        "words": ex["words"].astype(np.float32),
+        "unpunctuated": ex["unpunctuated"],
     }
+
+
+def with_back_channels(ex: dict, rng: np.random.Generator) -> dict:
+    """A copy of a training conversation with back-channels of the other speaker inserted."""
+    texts, roles, words = [], [], []
+    n = len(ex["texts"])
+    for i in range(n):
+        texts.append(ex["texts"][i])
+        roles.append(ex["roles"][i])
+        words.append(ex["words"][i])
+        if i + 1 < n and ex["roles"][i] == ex["roles"][i + 1] and rng.random() < BACK_CHANNEL_RATE:
+            text = BACK_CHANNELS[int(rng.integers(len(BACK_CHANNELS)))]
+            if ex["unpunctuated"]:
+                text = text.lower().replace(",", "").replace(".", "")
+            texts.append(text)
+            roles.append(1 - ex["roles"][i])
+            words.append(len(text.split()))
+    out = dict(ex)
+    out.update(texts=texts, roles=np.array(roles, dtype=np.int8), words=np.array(words, dtype=np.int32))
+    return out
+
+
+def windows(convs: list[dict], rng: np.random.Generator) -> list[tuple[dict, int, int]]:
+    """Overlapping windows covering every conversation once outside their edges, random phase."""
+    stride = WINDOW - 2 * EDGE
+    out = []
+    for c in convs:
+        for s in range(-int(rng.integers(0, stride)), c["n"] - EDGE, stride):
+            a = max(s, 0)
+            out.append((c, a, min(c["n"], a + WINDOW)))
+    rng.shuffle(out)
+    return out
+
+
+def make_batch(items, rng: np.random.Generator | None):
+    """Torch inputs for windows padded to WINDOW; features dropped at random when rng is given."""
+    import torch
+
+    e_parts, e_off, s_parts, s_off = [], [], [], []
+    e_n = s_n = 0
+    host = np.zeros((len(items), WINDOW), np.float32)
+    weight = np.zeros((len(items), WINDOW), np.float32)
+    mask = np.zeros((len(items), WINDOW), np.float32)
+    for b, (c, a, z) in enumerate(items):
+        for j in range(a, a + WINDOW):
+            e_off.append(e_n)
+            s_off.append(s_n)
+            if j >= z:
+                continue
+            e = c["e_idx"][c["e_off"][j] : c["e_off"][j + 1]]
+            s = c["s_idx"][c["s_off"][j] : c["s_off"][j + 1]] if j > a else e[:0]
+            if rng is not None:
+                e = e[rng.random(len(e)) >= FEATURE_DROP]
+                s = s[rng.random(len(s)) >= FEATURE_DROP]
+            e_parts.append(e)
+            s_parts.append(s)
+            e_n += len(e)
+            s_n += len(s)
+        m = z - a
+        host[b, :m] = c["host"][a:z]
+        weight[b, :m] = np.sqrt(np.maximum(c["words"][a:z], 1.0))
+        # positions near a cut edge lack context; a conversation's own ends do not
+        mask[b, (0 if a == 0 else EDGE) : (m if z == c["n"] else min(m, WINDOW - EDGE))] = 1.0
+
+    def cat(parts):
+        return torch.from_numpy(np.concatenate(parts) if parts else np.zeros(0, np.int64))
+
+    inputs = (cat(e_parts), torch.tensor(e_off), cat(s_parts), torch.tensor(s_off))
+    return inputs, torch.from_numpy(host), torch.from_numpy(weight), torch.from_numpy(mask)
+
+
+# -- model ----------------------------------------------------------------------------------
+
+
+def make_model():
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emit = nn.EmbeddingBag(EMIT_DIM, EMB, mode="sum")
+            self.seam = nn.EmbeddingBag(SEAM_DIM, EMB, mode="sum")
+            nn.init.normal_(self.emit.weight, 0.0, 0.02)
+            nn.init.normal_(self.seam.weight, 0.0, 0.02)
+            self.inp = nn.Linear(2 * EMB, CHANNELS)
+            self.convs = nn.ModuleList([nn.Conv1d(CHANNELS, CHANNELS, 3, dilation=d, padding=d) for d in DILATIONS])
+            self.host = nn.Linear(CHANNELS, 1)
+            self.change = nn.Linear(2 * CHANNELS, 1)
+            self.drop = nn.Dropout(DROPOUT)
+
+        def forward(self, e_idx, e_off, s_idx, s_off, shape):
+            x = torch.cat([self.emit(e_idx, e_off), self.seam(s_idx, s_off)], 1).reshape(*shape, 2 * EMB)
+            h = torch.relu(self.inp(self.drop(x))).transpose(1, 2)  # (B, C, T)
+            for conv in self.convs:
+                h = h + self.drop(torch.relu(conv(h)))
+            h = h.transpose(1, 2)
+            change = self.change(torch.cat([h[:, :-1], h[:, 1:]], 2)).squeeze(-1)
+            return self.host(h).squeeze(-1), change
+
+    return Net()
+
+
+def train_epoch(model, opt, convs: list[dict], rng: np.random.Generator) -> float:
+    import torch.nn.functional as F
+
+    model.train()
+    total, steps = 0.0, 0
+    items = windows(convs, rng)
+    for k in range(0, len(items), BATCH):
+        batch = items[k : k + BATCH]
+        inputs, host, weight, mask = make_batch(batch, rng)
+        host_logit, change_logit = model(*inputs, (len(batch), WINDOW))
+        w = weight * mask
+        loss_host = (F.binary_cross_entropy_with_logits(host_logit, host, reduction="none") * w).sum() / w.sum()
+        changed = (host[:, 1:] != host[:, :-1]).float()
+        mc = mask[:, 1:] * mask[:, :-1]
+        loss_change = F.binary_cross_entropy_with_logits(change_logit, changed, reduction="none")
+        loss_change = (loss_change * mc).sum() / mc.sum()
+        loss = loss_host + loss_change
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += float(loss.detach())
+        steps += 1
+    return total / max(steps, 1)
+
+
+def export(model, emit_scale: float, change_bias: float) -> dict[str, np.ndarray]:
+    """The network as numpy arrays: int8 tables and conv weights with per-row/unit scales."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, table in (("emit", model.emit.weight), ("seam", model.seam.weight)):
+        t = table.detach().numpy()
+        scale = np.abs(t).max(axis=1, keepdims=True) / 127.0
+        scale[scale == 0] = 1.0
+        arrays[f"{name}_q"] = np.clip(np.round(t / scale), -127, 127).astype(np.int8)
+        arrays[f"{name}_scale"] = scale.astype(np.float32)
+    arrays["in_w"] = model.inp.weight.detach().numpy().T.astype(np.float32)
+    arrays["in_b"] = model.inp.bias.detach().numpy().astype(np.float32)
+    arrays["n_convs"] = np.asarray(len(model.convs))
+    for i, (conv, d) in enumerate(zip(model.convs, DILATIONS, strict=True)):
+        w = conv.weight.detach().numpy().transpose(2, 1, 0)  # (out, in, k) -> (k, in, out)
+        scale = np.abs(w).max(axis=(0, 1)) / 127.0
+        scale[scale == 0] = 1.0
+        arrays[f"c{i}_w_q"] = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+        arrays[f"c{i}_w_scale"] = scale.astype(np.float32)
+        arrays[f"c{i}_b"] = conv.bias.detach().numpy().astype(np.float32)
+        arrays[f"c{i}_dilation"] = np.asarray(d)
+    arrays["host_w"] = model.host.weight.detach().numpy()[0].astype(np.float32)
+    arrays["host_b"] = np.asarray(float(model.host.bias.detach()[0]), dtype=np.float32)
+    arrays["change_w"] = model.change.weight.detach().numpy()[0].astype(np.float32)
+    arrays["change_b"] = np.asarray(float(model.change.bias.detach()[0]), dtype=np.float32)
+    arrays["emit_scale_logit"] = np.asarray(emit_scale, dtype=np.float32)
+    arrays["change_bias"] = np.asarray(change_bias, dtype=np.float32)
+    return arrays
 
 
 def score(attributor: A.SpeakerAttributor, examples: list[dict]) -> dict:
@@ -176,7 +292,7 @@ def score(attributor: A.SpeakerAttributor, examples: list[dict]) -> dict:
     for ex in examples:
         if not ex["texts"]:
             continue
-        _, path = attributor.posteriors(ex["texts"], None)
+        _, path = attributor.posteriors(ex["texts"], ex["names"])
         roles = ex["roles"].astype(np.int64)
         pc, tc = path[1:] != path[:-1], roles[1:] != roles[:-1]
         key = "unpunctuated" if ex["unpunctuated"] else "punctuated"
@@ -189,63 +305,67 @@ def score(attributor: A.SpeakerAttributor, examples: list[dict]) -> dict:
     return res
 
 
+def _mean_f1(scores: dict) -> float:
+    return float(np.mean([v["change_f1"] for v in scores.values()]))
+
+
+DECODERS = [(scale, bias) for scale in (0.3, 0.5, 1.0) for bias in (-0.5, 0.0, 0.5, 1.0)]
+
+
+def fit(convs: list[dict], epochs: int, val: list[dict] | None = None, log=print):
+    """Train for `epochs`; with validation examples, also return per epoch the best
+    (mean change F1, decoder, scores) found over DECODERS."""
+    import torch
+
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    model = make_model()
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    history = []
+    for epoch in range(epochs):
+        t0 = time.time()
+        loss = train_epoch(model, opt, convs, rng)
+        line = f"epoch {epoch + 1}: loss {loss:.4f} ({time.time() - t0:.0f}s)"
+        if val is not None:
+            model.eval()
+            att = A.SpeakerAttributor(export(model, 1.0, 0.0))
+            best = None
+            for scale, bias in DECODERS:
+                att.emit_scale, att.change_bias = scale, bias
+                s = score(att, val)
+                if best is None or _mean_f1(s) > best[0]:
+                    best = (_mean_f1(s), (scale, bias), s)
+            history.append(best)
+            line += f"; validation {best[2]} with decoder {best[1]}"
+        log(line, flush=True)
+    model.eval()
+    return model, history
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="train the speaker attributor")
     ap.add_argument("--out", type=Path, default=A.DEFAULT_WEIGHTS)
-    ap.add_argument("--iters", type=int, default=150)
-    ap.add_argument("--no-tune", action="store_true", help="skip the validation search")
-    ap.add_argument(
-        "--conditions", default="punctuated,unpunctuated", help="which stripped copies of each file to train on"
-    )
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    conditions = tuple(c == "unpunctuated" for c in args.conditions.split(","))
-    np.random.seed(SEED)
+    import torch
+
+    torch.set_num_threads(args.threads)
     t0 = time.time()
     files = split(lenny_files(), "train")
-    val_files = [f for i, f in enumerate(files) if i % 5 == 0]
-    fit_files = [f for i, f in enumerate(files) if i % 5 != 0]
-    examples = load_examples(files, conditions)
-    by_path = {}
-    for ex in examples:
-        by_path.setdefault(ex["path"], []).append(ex)
-    fit_ex = [ex for f in fit_files for ex in by_path[str(f)]]
-    val_ex = [ex for f in val_files for ex in by_path[str(f)]]
+    val_files = {str(f) for i, f in enumerate(files) if i % VAL_EVERY == 0}
+    examples = [ex for ex in load_examples(files) if len(ex["texts"]) > 1]
     print(f"examples ready in {time.time() - t0:.0f}s: {sum(len(e['texts']) for e in examples)} sentences")
-
-    hyper = {"l2_emit": 3e-6, "l2_trans": 1e-5, "word_weight": 0.5}
-    decoder = {"emit_scale": 0.7, "trans_bias": 0.0, "decode": "viterbi"}
-    if not args.no_tune:
-        # maximise mean turn-change F1 among settings whose mean accuracy is within
-        # 0.003 of the best setting's
-        results = []
-        for l2 in (1e-6, 3e-6, 1e-5):
-            ww = 0.5
-            arrays = fit(fit_ex, l2, 1e-5, args.iters, ww)
-            att = A.SpeakerAttributor(arrays)
-            for scale in (0.5, 0.7, 1.0):
-                for bias in (-0.5, 0.0, 0.5):
-                    for decode in ("viterbi", "posterior"):
-                        att.emit_scale, att.trans_bias, att.decode = scale, bias, decode
-                        s = score(att, val_ex)
-                        acc = float(np.mean([v["accuracy"] for v in s.values()]))
-                        f1 = float(np.mean([v["change_f1"] for v in s.values()]))
-                        results.append((f1, acc, l2, ww, scale, bias, decode, s))
-            print(f"l2_emit={l2:g} done ({time.time() - t0:.0f}s)", flush=True)
-        top_acc = max(r[1] for r in results)
-        _, _, l2, ww, scale, bias, decode, s = max((r for r in results if r[1] >= top_acc - 0.003), key=lambda r: r[:2])
-        hyper = {"l2_emit": l2, "l2_trans": 1e-5, "word_weight": ww}
-        decoder = {"emit_scale": scale, "trans_bias": bias, "decode": decode}
-        print("validation:", json.dumps({**hyper, **decoder, "scores": s}))
-    arrays = fit(examples_of(files, by_path), hyper["l2_emit"], hyper["l2_trans"], args.iters, hyper["word_weight"])
-    arrays["emit_scale"] = np.float64(decoder["emit_scale"])
-    arrays["trans_bias"] = np.float64(decoder["trans_bias"])
-    arrays["decode"] = np.str_(decoder["decode"])
-    np.savez_compressed(args.out, **arrays)
+    fit_ex = [ex for ex in examples if ex["path"] not in val_files]
+    val_ex = [ex for ex in examples if ex["path"] in val_files]
+    rng = np.random.default_rng(SEED)
+    _, history = fit([prepare(with_back_channels(ex, rng)) for ex in fit_ex], MAX_EPOCHS, val_ex)
+    best_epoch = max(range(len(history)), key=lambda i: history[i][0])
+    _, (scale, bias), scores = history[best_epoch]
+    print(f"chosen on validation: {best_epoch + 1} epochs, decoder scale {scale}, change bias {bias}: {scores}")
+    rng = np.random.default_rng(SEED)
+    model, _ = fit([prepare(with_back_channels(ex, rng)) for ex in examples], best_epoch + 1)
+    np.savez_compressed(args.out, **export(model, scale, bias))
     print(f"saved {args.out} ({args.out.stat().st_size} bytes) in {time.time() - t0:.0f}s")
-
-
-def examples_of(files: list[Path], by_path: dict) -> list[dict]:
-    return [ex for f in files for ex in by_path[str(f)]]
 
 
 if __name__ == "__main__":
