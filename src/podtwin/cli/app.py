@@ -12,6 +12,7 @@ from podtwin.cli import eval as eval_commands
 from podtwin.cli import ingest as ingest_commands
 from podtwin.cli import people as people_commands
 from podtwin.cli import search as search_commands
+from podtwin.cli import twin as twin_commands
 from podtwin.store.library import default_db_path
 
 app = typer.Typer(
@@ -36,6 +37,8 @@ def main(
 ingest_commands.register(app)
 episodes_commands.register(app)
 search_commands.register(app)
+twin_commands.register(app)
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(people_commands.people_app, name="people")
 app.add_typer(people_commands.speakers_app, name="speakers")
+app.add_typer(twin_commands.persona_app, name="persona")

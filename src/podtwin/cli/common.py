@@ -36,15 +36,17 @@ def open_library(ctx: typer.Context, *, create: bool = False) -> Iterator[Librar
 
 
 @contextmanager
-def reported_errors() -> Iterator[None]:
-    """Show podtwin errors as one line and exit 1 (PODTWIN_DEBUG=1 keeps the traceback)."""
+def reported_errors(exit_on_error: bool = True) -> Iterator[None]:
+    """Show podtwin errors as one line and exit 1 (PODTWIN_DEBUG=1 keeps the traceback);
+    with exit_on_error False (an interactive loop), carry on after the message."""
     try:
         yield
     except PodtwinError as e:
         if os.environ.get("PODTWIN_DEBUG", "") not in ("", "0"):
             raise
         err_console.print(f"[red]Error:[/red] {e}", highlight=False)
-        raise typer.Exit(1) from None
+        if exit_on_error:
+            raise typer.Exit(1) from None
 
 
 def print_json(data) -> None:

@@ -149,3 +149,34 @@ def eval_search(
             f"{mode:18}{r['recall@1']:10.3f}{r['recall@5']:10.3f}{r['mrr@10']:10.3f}   "
             f"{r['recall@1_exact']:10.3f}{r['recall@5_exact']:8.3f}{r['mrr@10_exact']:8.3f}"
         )
+
+
+@app.command("twin")
+def eval_twin(
+    ctx: typer.Context,
+    cases: Annotated[list[Path], typer.Argument(help="Case files (JSON Lines, see podtwin.twin.cases).")],
+    split_name: Annotated[
+        str | None, typer.Option("--split", help="Only cases of this split (tune or measure).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each case's outcome.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Twin answers: hit rate, abstention, false premises, policy declines, citation purity, groundedness."""
+    from podtwin.cli.common import open_library, reported_errors
+    from podtwin.corpus import corpus_dir
+    from podtwin.twin.cases import load_cases
+    from podtwin.twin.evaluate import evaluate_twin
+
+    with reported_errors():
+        loaded = load_cases(cases, split_name)
+    if not loaded:
+        raise typer.BadParameter("no cases found")
+    with open_library(ctx) as library:
+        result = evaluate_twin(library, loaded, corpus_dir(), log=typer.echo if verbose else None)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"cases {result['cases']}" + (f" (split {split_name})" if split_name else ""))
+    for key, value in result.items():
+        if key != "cases":
+            typer.echo(f"  {key:28} {value}")

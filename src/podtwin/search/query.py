@@ -67,6 +67,7 @@ class Filters:
     speaker: str | None = None  # canonical person name
     speakers: tuple[str, ...] | None = None  # any of these (people a query names)
     episode_id: int | None = None
+    episode_ids: tuple[int, ...] | None = None  # any of these (a persona's episodes)
     show_id: int | None = None
     kinds: tuple[str, ...] | None = DEFAULT_KINDS  # None: every kind
 
@@ -238,7 +239,7 @@ class SearchIndex:
 
     def rows(self, f: Filters) -> np.ndarray | None:
         """Indices of the rows the filters let through (None: all), kept per filter."""
-        key = (f.speaker, f.speakers, f.episode_id, f.show_id, f.kinds)
+        key = (f.speaker, f.speakers, f.episode_id, f.episode_ids, f.show_id, f.kinds)
         if key in self._rows:
             return self._rows[key]
         m = None
@@ -252,6 +253,8 @@ class SearchIndex:
                 m = both(m, np.isin(self.speaker, codes))
         if f.episode_id is not None:
             m = both(m, self.episode == f.episode_id)
+        if f.episode_ids is not None:
+            m = both(m, np.isin(self.episode, f.episode_ids))
         if f.show_id is not None:
             m = both(m, self.show == f.show_id)
         if f.kinds is not None:
@@ -406,8 +409,10 @@ def search(
     limit: int = 10,
     mode: str = "hybrid",
     embedder=None,
+    vector: np.ndarray | None = None,
 ) -> SearchResult:
-    """Ranked passages for a query. mode: hybrid, lexical or dense."""
+    """Ranked passages for a query. mode: hybrid, lexical or dense. `vector`: the query's
+    embedding when the caller has it already."""
     query = validate_query(query)
     if mode not in ("hybrid", "lexical", "dense"):
         raise SearchError(f"unknown mode {mode!r}; choose hybrid, lexical or dense")
@@ -442,13 +447,18 @@ def search(
     dense_job = None
     # vectors of an earlier model still serve until `podtwin index` replaces them
     if mode != "lexical" and (index.embedded is None or len(index.embedded)):
-        if embedder is None:
+        if vector is None and embedder is None:
             from podtwin.search.embed import default_embedder
 
             embedder = default_embedder()
+
+        def dense_job_fn():
+            v = embedder.embed_query(query) if vector is None else vector
+            return index.dense_rankings(v, wanted, candidates)
+
         # the model and the matrix product run on the other core while BM25 scores here
         # (ONNX Runtime and numpy release the GIL)
-        dense_job = _pool.submit(lambda: index.dense_rankings(embedder.embed_query(query), wanted, candidates))
+        dense_job = _pool.submit(dense_job_fn)
     # one ranking per filter in `wanted` on each side
     nothing: list[list[int]] = [[] for _ in wanted]
     lexical = nothing

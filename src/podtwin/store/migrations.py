@@ -241,3 +241,25 @@ def m005_passage_terms(db: sqlite3.Connection) -> None:
         DROP TABLE passages_vocab;
         """,
     )
+
+
+@migration
+def m006_personas(db: sqlite3.Connection) -> None:
+    # A creator's bounds for the twin of one person (twin/persona.py), by the person's
+    # canonical name: people rows are rebuilt on ingest, names survive (and renames carry
+    # the persona along, store/people.py).
+    _run_script(
+        db,
+        """
+        CREATE TABLE personas (
+            person TEXT PRIMARY KEY,
+            disclosure TEXT,                  -- NULL: the default disclosure
+            off_limits TEXT NOT NULL DEFAULT '[]',  -- JSON list of topics
+            decline TEXT,                     -- NULL: the default decline text
+            style TEXT NOT NULL DEFAULT 'verbatim' CHECK (style IN ('verbatim', 'conversational')),
+            max_words INTEGER NOT NULL DEFAULT 120 CHECK (max_words > 0),
+            episodes TEXT,                    -- NULL: all; else comma-separated episode selectors
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )

@@ -170,6 +170,9 @@ def _rename(db, old: str, new: str) -> None:
 
 def _rename_everywhere(db, old: str, new: str) -> None:
     _rename_speaker(db, old, new)
+    # a persona follows its person (the target's own persona wins in a merge)
+    db.execute("UPDATE OR IGNORE personas SET person = ? WHERE person = ?", [new, old])
+    db.execute("DELETE FROM personas WHERE person = ?", [old])
     db.execute("UPDATE episodes SET host = ? WHERE host = ?", [new, old])
     for episode_id, guests in db.execute("SELECT id, guests FROM episodes").fetchall():
         names = json.loads(guests)

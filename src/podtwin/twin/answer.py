@@ -1,0 +1,452 @@
+"""The extractive twin: answers as one person, from that person's recorded words only.
+
+    ask(library, "Wojciech Zaremba", "what does an AI do when you tell it something false?")
+
+1. The question is resolved against the conversation so far (follow-ups such as "why?"
+   carry the previous question) and embedded once.
+2. Policy: a question on an off-limits topic (by meaning or by word) is declined with the
+   creator's text.
+3. Retrieval: hybrid search over the passages the person spoke (sentence speakers are
+   checked again, so no one else's words can slip in), within the persona's episodes.
+4. Abstention: a logistic model over retrieval evidence (how well the person's best
+   passages match, against their typical match and against what others said in the same
+   episodes; how many of the question's words they used), fitted on the tune split
+   (podtwin.twin.calibrate), gives P(the record answers this). Below the fitted threshold
+   the twin says it hasn't talked about that, names the nearest things the person did
+   talk about, and says so when someone else in the person's episodes said it.
+5. Composition: the person's sentences that best match the question, with their
+   neighbours for sense, fillers and false starts trimmed, each with its exact quote
+   and offsets in the source. A marked framing line may introduce them.
+6. Premise: numbers in the question that the person's matching words contradict, or a
+   "you said ..." that their words do not support, are not taken up; the answer says so
+   and gives what was said.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from podtwin.errors import PodtwinError
+from podtwin.search.query import Filters, SearchError, query_words, search, search_index, validate_query, word_root
+from podtwin.twin.persona import Persona, episode_ids, load_persona
+from podtwin.twin.text import clean_spoken, numbers_in, resolve_followup
+
+__all__ = ["Answer", "Citation", "TwinError", "ask", "evidence"]
+
+CALIBRATION = Path(__file__).with_name("calibration.json")
+CANDIDATE_PASSAGES = 8
+# Span choice, set on the tune split (answer cases: 0.233 -> 0.30 hit rate): the fused
+# ranking orders the passages (cosine only breaks near-ties), sentences are scored by their
+# own cosine less a step per passage rank, and the person's own questions rank lower.
+SPAN_PASSAGES = 4  # passages whose sentences are weighed for the answer
+FUSED_BONUS = 1.0
+SENTENCE_WEIGHT = 1.0
+RANK_PENALTY = 0.03
+QUESTION_PENALTY = 0.1
+NEAREST_TOPICS = 3
+
+
+class TwinError(PodtwinError):
+    pass
+
+
+@dataclass
+class Citation:
+    episode_id: int
+    episode_number: int | None
+    title: str | None
+    speaker: str
+    source_file: str
+    start_char: int
+    end_char: int
+    start_s: float | None
+    quote: str
+
+
+@dataclass
+class Answer:
+    persona: str
+    question: str
+    answer: str
+    abstained: bool
+    declined_by_policy: bool
+    citations: list[Citation]
+    disclosure: str
+    mode: str = "extractive"
+    latency_ms: float = 0.0
+    parts: list[dict] = field(default_factory=list)  # {"text", "framing": bool, "citation": index or None}
+    resolved_question: str = ""
+    confidence: float | None = None  # P(the record answers this), from the calibrated model
+    premise_rejected: bool = False
+    heard: list[dict] = field(default_factory=list)  # where others said it, in the person's episodes
+    nearest_topics: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+# -- calibration ------------------------------------------------------------------------------
+
+
+@dataclass
+class Calibration:
+    features: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    threshold: float  # abstain below this P(in record)
+    topic_threshold: float  # cosine to an off-limits topic at or above which the twin declines
+
+    def p_in_record(self, feats: dict[str, float]) -> float:
+        x = (np.array([feats[k] for k in self.features]) - self.mean) / self.scale
+        return float(1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias))))
+
+
+@lru_cache(maxsize=4)
+def load_calibration(path: Path = CALIBRATION) -> Calibration:
+    d = json.loads(path.read_text())
+    return Calibration(
+        d["features"],
+        np.array(d["mean"]),
+        np.array(d["scale"]),
+        np.array(d["weights"]),
+        float(d["bias"]),
+        float(d["threshold"]),
+        float(d["topic_threshold"]),
+    )
+
+
+# -- evidence ---------------------------------------------------------------------------------
+
+FEATURES = ["top_cos", "top_z", "top5_cos", "word_cover", "other_gap"]
+
+
+def evidence(library, filters: Filters, question: str, vector: np.ndarray, hits) -> dict[str, float]:
+    """Retrieval evidence that the person's record answers the question (calibration inputs)."""
+    index = search_index(library)
+    rows = index.rows(filters)
+    if rows is None:
+        rows = np.arange(len(index))
+    cos = index.vectors[rows] @ vector if len(rows) else np.zeros(1, np.float32)
+    top = np.sort(cos)[::-1]
+    spread = float(cos.std()) or 1.0
+    roots = {word_root(w) for w in query_words(question)}
+    said: set[str] = set()
+    for h in hits[:3]:
+        said |= {word_root(w) for w in query_words(h.text)}
+    # what the others in the person's episodes said about it, as a contrast
+    episodes = tuple(int(e) for e in np.unique(index.episode[rows]))
+    around = index.rows(replace(filters, speaker=None, speakers=None, episode_ids=episodes)) if episodes else None
+    others = np.setdiff1d(around, rows) if around is not None else np.zeros(0, np.int64)
+    other_top = float((index.vectors[others] @ vector).max()) if len(others) else 0.0
+    return {
+        "top_cos": float(top[0]),
+        "top_z": float((top[0] - cos.mean()) / spread),
+        "top5_cos": float(top[:5].mean()),
+        "word_cover": len(roots & said) / len(roots) if roots else 0.0,
+        "other_gap": float(top[0]) - other_top,
+    }
+
+
+# -- the answer -------------------------------------------------------------------------------
+
+
+def ask(
+    library,
+    person: str,
+    question: str,
+    *,
+    history: list[str] | None = None,
+    persona: Persona | None = None,
+    embedder=None,
+    calibration: Calibration | None = None,
+) -> Answer:
+    """One reply of PERSON's twin to a question (history: earlier questions, oldest first)."""
+    t0 = time.perf_counter()
+    try:
+        question = validate_query(question)
+    except SearchError as e:
+        raise TwinError(str(e).replace("query", "question")) from None
+    persona = persona or load_persona(library.db, person)
+    cal = calibration or load_calibration()
+    if embedder is None:
+        from podtwin.search.embed import default_embedder
+
+        embedder = default_embedder()
+    resolved = resolve_followup(question, list(history or []))
+    vector = embedder.embed_query(resolved)
+    reply = Answer(
+        persona.person, question, "", False, False, [], persona.disclosure_text(), resolved_question=resolved
+    )
+
+    topic = off_limits_topic(persona, [question, resolved], vector, embedder, cal)
+    if topic is not None:
+        reply.declined_by_policy = True
+        reply.answer = persona.decline_text()
+        reply.parts = [{"text": reply.answer, "framing": True, "citation": None}]
+        return _done(reply, t0)
+
+    filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona))
+    try:
+        hits = search(library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector).hits
+    except SearchError as e:
+        raise TwinError(str(e)) from None
+    feats = evidence(library, filters, resolved, vector, hits) if hits else None
+    reply.confidence = round(cal.p_in_record(feats), 4) if feats else 0.0
+    if not hits or reply.confidence < cal.threshold:
+        return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
+
+    spans = choose_spans(library, persona, span_passages(library, filters, hits, vector), vector, embedder)
+    if not spans:
+        return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
+    said = " ".join(s["text"] for s in spans)
+    reply.premise_rejected = premise_contradicted(question, said)
+    first = spans[0]
+    where = _where(first)
+    framing = (
+        f"That's not quite what I said. Here is what I did say{where}:"
+        if reply.premise_rejected
+        else f"Here is what I said{where}:"
+    )
+    reply.parts.append({"text": framing, "framing": True, "citation": None})
+    for s in spans:
+        reply.citations.append(s["citation"])
+        reply.parts.append({"text": s["text"], "framing": False, "citation": len(reply.citations) - 1})
+    reply.answer = " ".join(p["text"] for p in reply.parts)
+    return _done(reply, t0)
+
+
+def _done(reply: Answer, t0: float) -> Answer:
+    reply.latency_ms = round((time.perf_counter() - t0) * 1000, 1)
+    return reply
+
+
+def _where(span: dict) -> str:
+    c = span["citation"]
+    if c.episode_number:
+        return f" (episode #{c.episode_number}{': ' + c.title if c.title else ''})"
+    return f" ({c.title})" if c.title else ""
+
+
+# -- policy -----------------------------------------------------------------------------------
+
+
+def off_limits_topic(persona: Persona, questions: list[str], vector, embedder, cal: Calibration) -> str | None:
+    """The off-limits topic a question touches, by word or by meaning, if any."""
+    if not persona.off_limits:
+        return None
+    roots = {word_root(w) for q in questions for w in query_words(q)}
+    for topic in persona.off_limits:
+        topic_roots = {word_root(w) for w in query_words(topic)}
+        if topic_roots and topic_roots <= roots:
+            return topic
+    vectors = [vector] + ([embedder.embed_query(q) for q in questions[:1]] if questions[0] != questions[-1] else [])
+    topics = topic_vectors(embedder, tuple(persona.off_limits))
+    for i, topic in enumerate(persona.off_limits):
+        if max(float(v @ topics[i]) for v in vectors) >= cal.topic_threshold:
+            return topic
+    return None
+
+
+# A topic is embedded inside a sentence, as a question would carry it (chosen on the tune
+# probes: AUC 0.95 against 0.935 for the bare topic).
+TOPIC_TEMPLATE = "Let's talk about {}."
+
+
+@lru_cache(maxsize=256)
+def _topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
+    return embedder.embed([TOPIC_TEMPLATE.format(t) for t in topics])
+
+
+def topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
+    return _topic_vectors(embedder, topics)
+
+
+# -- abstaining -------------------------------------------------------------------------------
+
+
+def _abstain(library, reply: Answer, persona: Persona, filters: Filters, question, vector, hits, cal) -> Answer:
+    reply.abstained = True
+    text = "I haven't talked about that on the record."
+    reply.nearest_topics = nearest_topics(hits)
+    # did someone else in the person's episodes say it? then it is theirs, not the person's
+    eps = tuple(sorted({h.episode_id for h in hits})) or filters.episode_ids
+    others = Filters(episode_ids=eps) if eps else None
+    if others is not None:
+        found = [
+            h for h in search(library, question, others, limit=5, vector=vector).hits if h.speaker != persona.person
+        ]
+        if found:
+            feats = evidence(library, Filters(speaker=found[0].speaker, episode_ids=eps), question, vector, found)
+            if cal.p_in_record(feats) >= cal.threshold:
+                h = found[0]
+                reply.heard.append(
+                    {
+                        "speaker": h.speaker,
+                        "episode_id": h.episode_id,
+                        "episode_number": h.episode_number,
+                        "title": h.title,
+                        "start_char": h.start_char,
+                        "end_char": h.end_char,
+                        "text": h.text,
+                    }
+                )
+                text += f" It came up in a conversation I was in, but {h.speaker} said it, not me."
+    if reply.nearest_topics:
+        text += " Nearby things I did talk about: " + "; ".join(reply.nearest_topics) + "."
+    reply.answer = text
+    reply.parts = [{"text": text, "framing": True, "citation": None}]
+    return reply
+
+
+def nearest_topics(hits) -> list[str]:
+    """Short descriptions of the person's nearest passages: their opening words, with the episode."""
+    out: list[str] = []
+    for h in hits[:NEAREST_TOPICS]:
+        words = clean_spoken(h.text).split()
+        gist = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+        label = f"#{h.episode_number}" if h.episode_number else (h.title or f"episode {h.episode_id}")
+        out.append(f'"{gist}" ({label})')
+    return out
+
+
+# -- composing --------------------------------------------------------------------------------
+
+
+def span_passages(library, filters: Filters, hits, vector) -> list:
+    """The passages to draw the answer from: the best by meaning among the fused results and
+    the person's nearest passages by embedding (a passage the question shares no word with
+    can still be the one that answers it), with a small bonus for the fused rank."""
+    from podtwin.search.query import _hits
+
+    index = search_index(library)
+    rows = index.rows(filters)
+    rows = np.arange(len(index)) if rows is None else rows
+    cos = index.vectors[rows] @ vector
+    k = min(CANDIDATE_PASSAGES, len(rows))
+    nearest = rows[np.argpartition(-cos, k - 1)[:k]] if k else rows[:0]
+    known = {h.passage_id for h in hits}
+    extra = _hits(library.db, [int(index.ids[r]) for r in nearest if int(index.ids[r]) not in known])
+    pool = list(hits) + extra
+    position = {int(pid): i for i, pid in enumerate(index.ids[rows])}
+    fused_rank = {h.passage_id: r for r, h in enumerate(hits)}
+
+    def score(h) -> float:
+        c = float(cos[position[h.passage_id]]) if h.passage_id in position else 0.0
+        return c + FUSED_BONUS * (len(hits) - fused_rank.get(h.passage_id, len(hits))) / max(len(hits), 1)
+
+    return sorted(pool, key=score, reverse=True)[:SPAN_PASSAGES]
+
+
+def choose_spans(library, persona: Persona, hits, vector, embedder) -> list[dict]:
+    """The person's best-matching sentences with their neighbours, as cited spans, best first."""
+    db = library.db
+    index = search_index(library)
+    candidates: list[dict] = []
+    for rank, h in enumerate(hits[:SPAN_PASSAGES]):
+        passage_cos = float(index.vectors[np.searchsorted(index.ids, h.passage_id)] @ vector)
+        rows = db.execute(
+            """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path
+               FROM sentences s JOIN sources so ON so.id = s.source_id
+               WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",
+            [h.episode_id, h.first_sentence, h.last_sentence],
+        ).fetchall()
+        for r in rows:
+            if r[1] != persona.person:  # only the person's own words, sentence by sentence
+                continue
+            candidates.append({"hit": h, "rank": rank, "idx": r[0], "row": r, "passage_cos": passage_cos})
+    if not candidates:
+        return []
+    sims = embedder.embed([c["row"][5] for c in candidates]) @ vector
+    for c, s in zip(candidates, sims):
+        # the passage's own rank counts too: a sentence alone says less than its passage
+        c["score"] = SENTENCE_WEIGHT * float(s) + (1 - SENTENCE_WEIGHT) * c["passage_cos"] - RANK_PENALTY * c["rank"]
+        if c["row"][5].rstrip().endswith("?"):
+            c["score"] -= QUESTION_PENALTY  # a twin answers; its own questions make poor answers
+    budget = persona.max_words
+    spans: list[dict] = []
+    used: set[tuple[int, int]] = set()
+    best = max(c["score"] for c in candidates)
+    for c in sorted(candidates, key=lambda c: -c["score"]):
+        if budget <= 0 or c["score"] < best - 0.15:
+            break
+        key = (c["hit"].episode_id, c["idx"])
+        if key in used:
+            continue
+        group = _grow(candidates, c, min(budget, 70))
+        if any((g["hit"].episode_id, g["idx"]) in used for g in group):
+            continue
+        span = _span(db, group)
+        if span is None:
+            continue
+        words = len(span["text"].split())
+        if spans and words > budget:
+            continue
+        spans.append(span)
+        budget -= words
+        used |= {(g["hit"].episode_id, g["idx"]) for g in group}
+        if len(spans) >= 3:
+            break
+    return spans
+
+
+def _grow(candidates: list[dict], seed: dict, max_words: int) -> list[dict]:
+    """The seed sentence and its neighbours of the same passage (same source), up to max_words:
+    the sentence before when the seed is short, the ones after while they stay near the seed's score."""
+    same = [c for c in candidates if c["hit"] is seed["hit"] and c["row"][6] == seed["row"][6]]
+    by_idx = {c["idx"]: c for c in same}
+    group = [seed]
+    words = len(seed["row"][5].split())
+    prev = by_idx.get(seed["idx"] - 1)
+    if prev is not None and words < 12:
+        group.insert(0, prev)
+        words += len(prev["row"][5].split())
+    i = seed["idx"] + 1
+    while i in by_idx and words < max_words:
+        nxt = by_idx[i]
+        n = len(nxt["row"][5].split())
+        if words + n > max_words or (words >= 25 and nxt["score"] < seed["score"] - 0.1):
+            break
+        group.append(nxt)
+        words += n
+        i += 1
+    return group
+
+
+def _span(db, group: list[dict]) -> dict | None:
+    """One cited span over contiguous sentences of one source; its quote is the source's exact text."""
+    first, last = group[0], group[-1]
+    h = first["hit"]
+    row_a, row_b = first["row"], last["row"]
+    text = " ".join(clean_spoken(g["row"][5]) for g in group).strip()
+    if not text:
+        return None
+    start, end = row_a[2], row_b[3]
+    quote = db.execute(
+        "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, row_a[6]]
+    ).fetchone()[0]
+    citation = Citation(h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote=quote)
+    return {"text": text, "citation": citation}
+
+
+# -- premises ---------------------------------------------------------------------------------
+
+
+def premise_contradicted(question: str, said: str) -> bool:
+    """Does the question state a number that the person's matching words contradict?
+
+    Only when the answer itself states numbers and none of them is the question's: the
+    person gave a figure for this, and it is another one.
+    """
+    asked = numbers_in(question)
+    if not asked:
+        return False
+    stated = numbers_in(said)
+    return bool(stated) and not (asked & stated)

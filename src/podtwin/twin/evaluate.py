@@ -1,0 +1,146 @@
+"""`podtwin eval twin CASES.jsonl...`: how the twin answers labelled cases.
+
+Figures (over the cases given, usually one split):
+
+* hit rate (answer cases): answered, and a citation covers the quote that answers it or
+  the answer states its fact;
+* abstention precision and recall: abstaining is right for "outside" and "other_speaker"
+  cases and wrong for answer and false-premise ones;
+* false-premise rejections: answered without repeating the false element as said, with
+  the true words cited (or their fact stated);
+* other-speaker handling: no citation of the other speaker's words, and abstained (better:
+  naming who said it);
+* policy: off-limits probes declined; allowed questions (off-limits set, other topic) not;
+* citation purity: share of cited words that the library attributes to the persona;
+* groundedness: share of answer sentences (not framing) whose words all come from the
+  span they cite;
+* latency of each reply.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from podtwin.store.people import PersonNotFound, person_id
+from podtwin.twin.answer import Answer, ask
+from podtwin.twin.cases import mentions, quote_overlaps
+from podtwin.twin.persona import Persona, load_persona
+
+_WORD = re.compile(r"[\w']+")
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def cited_words(library, reply: Answer) -> tuple[int, int]:
+    """(words of cited sentences spoken by the persona, all words of cited sentences)."""
+    own = total = 0
+    for c in reply.citations:
+        rows = library.db.execute(
+            """SELECT s.speaker, s.text FROM sentences s JOIN sources so ON so.id = s.source_id
+               WHERE so.path = ? AND s.episode_id = ? AND s.start_char < ? AND s.end_char > ?""",
+            [c.source_file, c.episode_id, c.end_char, c.start_char],
+        ).fetchall()
+        for speaker, text in rows:
+            n = len(text.split())
+            total += n
+            own += n if speaker == reply.persona else 0
+    return own, total
+
+
+def grounded_parts(reply: Answer) -> tuple[int, int]:
+    """(answer parts whose words all occur in their cited quote, answer parts that are not framing)."""
+    ok = n = 0
+    for part in reply.parts:
+        if part["framing"]:
+            continue
+        n += 1
+        if part["citation"] is None:
+            continue
+        quote = {w.lower() for w in _WORD.findall(reply.citations[part["citation"]].quote)}
+        if all(w.lower() in quote for w in _WORD.findall(part["text"])):
+            ok += 1
+    return ok, n
+
+
+def evaluate_twin(library, cases: list[dict], corpus: Path, log=None) -> dict:
+    t = {k: 0 for k in ("answer", "hit", "fp", "fp_ok", "other", "other_ok", "other_named", "off", "off_declined",
+                        "allowed", "allowed_declined", "should_abstain", "abstained", "abstained_right")}  # fmt: skip
+    own = total = grounded = parts = 0
+    latencies: list[float] = []
+    skipped: list[str] = []
+    for case in cases:
+        try:
+            _, person = person_id(library.db, case["persona"])
+        except PersonNotFound:
+            skipped.append(case["id"])
+            continue
+        persona = load_persona(library.db, person)
+        if case.get("off_limits"):
+            persona = Persona(**{**persona.__dict__, "off_limits": list(case["off_limits"])})
+        reply = ask(library, person, case["question"], history=case.get("history") or [], persona=persona)
+        latencies.append(reply.latency_ms)
+        o, n = cited_words(library, reply)
+        own, total = own + o, total + n
+        g, p = grounded_parts(reply)
+        grounded, parts = grounded + g, parts + p
+        kind = case["kind"]
+        cites = [c.__dict__ for c in reply.citations]
+        if kind in ("answer", "false_premise", "outside", "other_speaker"):
+            should = kind in ("outside", "other_speaker")
+            t["should_abstain"] += should
+            t["abstained"] += reply.abstained
+            t["abstained_right"] += reply.abstained and should
+        if kind == "answer":
+            t["answer"] += 1
+            ok = not reply.abstained and (
+                any(quote_overlaps(c, case, corpus) for c in cites) or mentions(reply.answer, case["fact"])
+            )
+            t["hit"] += ok
+        elif kind == "false_premise":
+            t["fp"] += 1
+            ok = (
+                not reply.abstained
+                and not mentions(reply.answer, case["wrong"])
+                and (any(quote_overlaps(c, case, corpus) for c in cites) or mentions(reply.answer, case["fact"]))
+            )
+            t["fp_ok"] += ok
+        elif kind == "other_speaker":
+            t["other"] += 1
+            ok = reply.abstained and not any(quote_overlaps(c, case, corpus) for c in cites)
+            t["other_ok"] += ok
+            t["other_named"] += ok and any(h["speaker"] == case["speaker"] for h in reply.heard)
+        elif kind == "off_limits":
+            t["off"] += 1
+            ok = reply.declined_by_policy
+            t["off_declined"] += ok
+        elif kind == "allowed":
+            t["allowed"] += 1
+            ok = not reply.declined_by_policy
+            t["allowed_declined"] += reply.declined_by_policy
+        else:
+            ok = reply.abstained
+        if log is not None:
+            log(f"{'ok ' if ok else 'MISS'} {case['id']} [{kind}] {case['persona']}: {reply.answer[:140]!r}")
+    lat = np.array(latencies) if latencies else np.zeros(1)
+    return {
+        "cases": len(cases) - len(skipped),
+        "skipped_unknown_persona": skipped,
+        "hit_rate": _ratio(t["hit"], t["answer"]),
+        "answer_cases": t["answer"],
+        "abstention_precision": _ratio(t["abstained_right"], t["abstained"]),
+        "abstention_recall": _ratio(t["abstained_right"], t["should_abstain"]),
+        "false_premise_rejected": _ratio(t["fp_ok"], t["fp"]),
+        "false_premise_cases": t["fp"],
+        "other_speaker_handled": _ratio(t["other_ok"], t["other"]),
+        "other_speaker_named": _ratio(t["other_named"], t["other"]),
+        "off_limits_declined": _ratio(t["off_declined"], t["off"]),
+        "allowed_declined": _ratio(t["allowed_declined"], t["allowed"]),
+        "citation_purity": _ratio(own, total),
+        "groundedness": _ratio(grounded, parts),
+        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p99": round(float(np.percentile(lat, 99)), 1)},
+    }

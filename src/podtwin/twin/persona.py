@@ -1,0 +1,110 @@
+"""A creator's bounds for one person's twin: disclosure, off-limits topics, style, reach.
+
+Stored in the library (table `personas`, by the person's canonical name) so every
+interface (CLI, web, API, MCP) applies the same bounds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from podtwin.errors import PodtwinError
+from podtwin.store.people import person_id
+
+__all__ = ["STYLES", "Persona", "PersonaError", "load_persona", "save_persona"]
+
+STYLES = ("verbatim", "conversational")
+DEFAULT_MAX_WORDS = 120
+MAX_TOPIC_CHARS = 200
+DEFAULT_DISCLOSURE = (
+    "I'm an AI twin of {person}, built only from {person}'s recorded podcast appearances. "
+    "I'm not {person}, and I only repeat what was said on the record."
+)
+DEFAULT_DECLINE = "That's a topic this twin doesn't discuss."
+
+
+class PersonaError(PodtwinError):
+    pass
+
+
+@dataclass
+class Persona:
+    person: str
+    disclosure: str | None = None  # None: DEFAULT_DISCLOSURE
+    off_limits: list[str] = field(default_factory=list)
+    decline: str | None = None  # None: DEFAULT_DECLINE
+    style: str = "verbatim"
+    max_words: int = DEFAULT_MAX_WORDS
+    episodes: str | None = None  # comma-separated episode selectors; None: every episode
+
+    def disclosure_text(self) -> str:
+        return (self.disclosure or DEFAULT_DISCLOSURE).replace("{person}", self.person)
+
+    def decline_text(self) -> str:
+        return (self.decline or DEFAULT_DECLINE).replace("{person}", self.person)
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["disclosure_text"] = self.disclosure_text()
+        d["decline_text"] = self.decline_text()
+        return d
+
+
+def load_persona(db, name: str) -> Persona:
+    """The persona of a person named (any alias or spelling); defaults if none was set."""
+    _, person = person_id(db, name)
+    row = db.execute(
+        "SELECT disclosure, off_limits, decline, style, max_words, episodes FROM personas WHERE person = ?", [person]
+    ).fetchone()
+    if row is None:
+        return Persona(person)
+    return Persona(person, row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
+
+
+def save_persona(library, persona: Persona) -> None:
+    """Validate and store (replacing the person's previous persona)."""
+    validate(library, persona)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with library.atomic() as db:
+        db.execute(
+            """INSERT OR REPLACE INTO personas
+               (person, disclosure, off_limits, decline, style, max_words, episodes, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                persona.person,
+                persona.disclosure,
+                json.dumps(persona.off_limits),
+                persona.decline,
+                persona.style,
+                persona.max_words,
+                persona.episodes,
+                now,
+            ],
+        )
+
+
+def validate(library, persona: Persona) -> None:
+    if persona.style not in STYLES:
+        raise PersonaError(f"unknown style {persona.style!r}; choose {' or '.join(STYLES)}")
+    if not 10 <= persona.max_words <= 1000:
+        raise PersonaError("--max-words must be between 10 and 1000")
+    for topic in persona.off_limits:
+        if not topic.strip():
+            raise PersonaError("an off-limits topic is empty")
+        if len(topic) > MAX_TOPIC_CHARS:
+            raise PersonaError(f"an off-limits topic is {len(topic)} characters; the limit is {MAX_TOPIC_CHARS}")
+    for text, what in ((persona.disclosure, "--disclosure"), (persona.decline, "--decline")):
+        if text is not None and not text.strip():
+            raise PersonaError(f"{what} is empty; leave it out to keep the default")
+    episode_ids(library, persona)  # raises on a selector that matches nothing
+
+
+def episode_ids(library, persona: Persona) -> tuple[int, ...] | None:
+    """The episodes the twin may draw on (None: all)."""
+    from podtwin.store.library import resolve_episode
+
+    if not persona.episodes:
+        return None
+    return tuple(dict.fromkeys(resolve_episode(library, s) for s in persona.episodes.split(",") if s.strip()))
