@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PODTWIN_CORPUS ?= ../shared/corpus
+# llama-cpp-python (test extra) compiles on install; a portable build, so a cached wheel
+# runs on any machine of this kind
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 DB ?= podtwin.db
 
 .PHONY: run test bench lint eval train clean
@@ -36,7 +39,8 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_attribution.py
-	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_search.py --keep $(FULL_DB)
+	$(BIN)/python bench/bench_twin.py --library $(FULL_DB)
 
 # A library of the whole shared corpus, for `podtwin eval search`.
 $(FULL_DB): | $(STAMP)
@@ -50,6 +54,7 @@ eval: $(STAMP)
 	$(BIN)/podtwin eval speakers --unpunctuated
 	$(MAKE) $(FULL_DB)
 	$(BIN)/podtwin --db $(FULL_DB) eval search eval/search/*.jsonl --split measure
+	$(BIN)/podtwin --db $(FULL_DB) eval twin eval/twin/*.jsonl --split measure
 
 # Rebuild the shipped model weights from the train split.
 train: $(STAMP)

@@ -159,6 +159,10 @@ def eval_twin(
         str | None, typer.Option("--split", help="Only cases of this split (tune or measure).")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print each case's outcome.")] = False,
+    llm: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible endpoint: also the generative twin and the pasted-passages baseline."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Twin answers: hit rate, abstention, false premises, policy declines, citation purity, groundedness."""
@@ -172,11 +176,12 @@ def eval_twin(
     if not loaded:
         raise typer.BadParameter("no cases found")
     with open_library(ctx) as library:
-        result = evaluate_twin(library, loaded, corpus_dir(), log=typer.echo if verbose else None)
+        result = evaluate_twin(library, loaded, corpus_dir(), log=typer.echo if verbose else None, llm=llm)
     if as_json:
         print_json(result)
         return
-    typer.echo(f"cases {result['cases']}" + (f" (split {split_name})" if split_name else ""))
-    for key, value in result.items():
-        if key != "cases":
-            typer.echo(f"  {key:28} {value}")
+    typer.echo(f"cases {len(loaded)}" + (f" (split {split_name})" if split_name else ""))
+    for name, figures in result.items() if llm else [("extractive twin", result)]:
+        typer.echo(name)
+        for key, value in figures.items():
+            typer.echo(f"  {key:46} {value}")

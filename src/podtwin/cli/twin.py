@@ -13,6 +13,15 @@ from podtwin.twin.persona import STYLES, Persona, load_persona, save_persona
 persona_app = typer.Typer(help="A twin's bounds, set by the creator.", no_args_is_help=True)
 
 As = Annotated[str, typer.Option("--as", help="The person whose twin answers (any spelling of the name).")]
+Llm = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        envvar="PODTWIN_LLM",
+        help="An OpenAI-compatible chat endpoint (e.g. http://127.0.0.1:8080) that rewrites the answer; "
+        "every sentence it writes is checked against the cited words.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -21,20 +30,21 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         question: Annotated[str, typer.Argument(help="Your question, in your own words.")],
         person: As,
+        llm: Llm = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the reply as JSON.")] = False,
     ) -> None:
         """One question to PERSON's twin; the reply is in their recorded words, every sentence cited."""
         from podtwin.twin.answer import ask
 
         with open_library(ctx) as library:
-            reply = ask(library, person, question)
+            reply = ask(library, person, question, llm=llm)
         if as_json:
             print_json(reply.as_json())
         else:
             show_reply(reply)
 
     @app.command("chat")
-    def chat_command(ctx: typer.Context, person: As) -> None:
+    def chat_command(ctx: typer.Context, person: As, llm: Llm = None) -> None:
         """A conversation with PERSON's twin; follow-ups ("why?") build on what you asked before."""
         from podtwin.twin.answer import ask
 
@@ -50,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 if not question:
                     break
                 with reported_errors(exit_on_error=False):
-                    reply = ask(library, name, question, history=history)
+                    reply = ask(library, name, question, history=history, llm=llm)
                     show_reply(reply)
                     history.append(reply.resolved_question)
 
@@ -71,6 +81,9 @@ def show_reply(reply) -> None:
         )
     for h in reply.heard:
         console.print(f"[dim]said by {escape(h['speaker'])}: {escape(h['text'][:200])}[/dim]")
+    if reply.removed_sentences:
+        removed = reply.removed_sentences
+        console.print(f"[dim]{removed} generated sentence(s) removed: not supported by the record[/dim]")
     console.print(f"[dim]{escape(reply.disclosure)}[/dim]")
 
 

