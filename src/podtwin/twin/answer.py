@@ -301,7 +301,9 @@ def _abstain(library, reply: Answer, persona: Persona, filters: Filters, questio
     others = Filters(episode_ids=eps) if eps else None
     if others is not None:
         found = [
-            h for h in search(library, question, others, limit=5, vector=vector).hits if h.speaker != persona.person
+            h
+            for h in search(library, question, others, limit=5, vector=vector).hits
+            if h.speaker and h.speaker != persona.person
         ]
         if found:
             feats = evidence(library, Filters(speaker=found[0].speaker, episode_ids=eps), question, vector, found)
