@@ -44,9 +44,10 @@ CANDIDATE_PASSAGES = 8
 # Span choice, set on the tune split (answer cases: 0.233 -> 0.30 hit rate): the fused
 # ranking orders the passages (cosine only breaks near-ties), sentences are scored by their
 # own cosine less a step per passage rank, and the person's own questions rank lower.
+# (Mixing the passage's cosine into a sentence's score, and weighing 6 passages, did not
+# help on tune.)
 SPAN_PASSAGES = 4  # passages whose sentences are weighed for the answer
 FUSED_BONUS = 1.0
-SENTENCE_WEIGHT = 1.0
 RANK_PENALTY = 0.03
 QUESTION_PENALTY = 0.1
 NEAREST_TOPICS = 3
@@ -343,9 +344,9 @@ def nearest_topics(hits) -> list[str]:
 
 
 def span_passages(library, filters: Filters, hits, vector) -> list:
-    """The passages to draw the answer from: the best by meaning among the fused results and
-    the person's nearest passages by embedding (a passage the question shares no word with
-    can still be the one that answers it), with a small bonus for the fused rank."""
+    """The passages to draw the answer from, among the fused results and the person's nearest
+    passages by embedding (a passage the question shares no word with can still be the one
+    that answers it): fused rank first, cosine to break near-ties and to place the rest."""
     from podtwin.search.query import _hits
 
     index = search_index(library)
@@ -370,10 +371,8 @@ def span_passages(library, filters: Filters, hits, vector) -> list:
 def choose_spans(library, persona: Persona, hits, vector, embedder) -> list[dict]:
     """The person's best-matching sentences with their neighbours, as cited spans, best first."""
     db = library.db
-    index = search_index(library)
     candidates: list[dict] = []
     for rank, h in enumerate(hits[:SPAN_PASSAGES]):
-        passage_cos = float(index.vectors[np.searchsorted(index.ids, h.passage_id)] @ vector)
         rows = db.execute(
             """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path
                FROM sentences s JOIN sources so ON so.id = s.source_id
@@ -383,13 +382,13 @@ def choose_spans(library, persona: Persona, hits, vector, embedder) -> list[dict
         for r in rows:
             if r[1] != persona.person:  # only the person's own words, sentence by sentence
                 continue
-            candidates.append({"hit": h, "rank": rank, "idx": r[0], "row": r, "passage_cos": passage_cos})
+            candidates.append({"hit": h, "rank": rank, "idx": r[0], "row": r})
     if not candidates:
         return []
     sims = embedder.embed([c["row"][5] for c in candidates]) @ vector
     for c, s in zip(candidates, sims):
         # the passage's own rank counts too: a sentence alone says less than its passage
-        c["score"] = SENTENCE_WEIGHT * float(s) + (1 - SENTENCE_WEIGHT) * c["passage_cos"] - RANK_PENALTY * c["rank"]
+        c["score"] = float(s) - RANK_PENALTY * c["rank"]
         if c["row"][5].rstrip().endswith("?"):
             c["score"] -= QUESTION_PENALTY  # a twin answers; its own questions make poor answers
     budget = persona.max_words
