@@ -23,10 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from podtwin.store.library import Library  # noqa: E402
-from podtwin.store.people import PersonNotFound, person_id  # noqa: E402
 from podtwin.twin.answer import ask  # noqa: E402
-from podtwin.twin.cases import load_cases  # noqa: E402
-from podtwin.twin.persona import Persona, load_persona  # noqa: E402
+from podtwin.twin.cases import case_persona, load_cases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 P50_TARGET_MS, P99_TARGET_MS = 150.0, 400.0
@@ -43,14 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     with Library(args.library, create=False) as library:
         jobs = []
         for c in cases:
-            try:
-                _, person = person_id(library.db, c["persona"])
-            except PersonNotFound:
-                continue
-            persona = load_persona(library.db, person)
-            if c.get("off_limits"):
-                persona = Persona(**{**persona.__dict__, "off_limits": list(c["off_limits"])})
-            jobs.append((person, c["question"], c.get("history") or [], persona))
+            persona = case_persona(library, c)
+            if persona is not None:
+                jobs.append((persona.person, c["question"], c.get("history") or [], persona))
         for job in jobs:  # warm-up: model, index and per-person caches
             ask(library, job[0], job[1], history=job[2], persona=job[3])
         times: list[float] = []

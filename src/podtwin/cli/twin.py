@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from podtwin.cli.common import console, open_library, print_json, reported_errors
+from podtwin.cli.search import position
 from podtwin.twin.persona import STYLES, Persona, load_persona, save_persona
 
 persona_app = typer.Typer(help="A twin's bounds, set by the creator.", no_args_is_help=True)
@@ -73,7 +74,7 @@ def show_reply(reply) -> None:
             console.print(f"{escape(part['text'])} [cyan]\\[{part['citation'] + 1}][/cyan]")
     for i, c in enumerate(reply.citations, 1):
         where = f"#{c.episode_number} " if c.episode_number else ""
-        at = _position(c)
+        at = position(c)
         console.print(
             f"[cyan]\\[{i}][/cyan] {escape(c.speaker)}, {escape(where + (c.title or f'episode {c.episode_id}'))}, "
             f"{at} ({escape(c.source_file)} {c.start_char}-{c.end_char})",
@@ -85,13 +86,6 @@ def show_reply(reply) -> None:
         removed = reply.removed_sentences
         console.print(f"[dim]{removed} generated sentence(s) removed: not supported by the record[/dim]")
     console.print(f"[dim]{escape(reply.disclosure)}[/dim]")
-
-
-def _position(c) -> str:
-    if c.start_s is not None:
-        s = int(c.start_s)
-        return f"at {s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"char {c.start_char:,}"
 
 
 @persona_app.command("show")

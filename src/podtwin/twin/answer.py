@@ -131,13 +131,34 @@ def load_calibration(path: Path = CALIBRATION) -> Calibration:
 FEATURES = ["top_cos", "top_z", "top5_cos", "word_cover", "other_gap"]
 
 
-def evidence(library, filters: Filters, question: str, vector: np.ndarray, hits) -> dict[str, float]:
-    """Retrieval evidence that the person's record answers the question (calibration inputs)."""
+@dataclass
+class Closeness:
+    """The question's cosine to every passage a filter lets through (rows of the search index,
+    ascending), computed once per reply for both the evidence and the choice of passages."""
+
+    rows: np.ndarray
+    cos: np.ndarray
+
+    def of(self, row: int) -> float | None:
+        i = int(np.searchsorted(self.rows, row))
+        return float(self.cos[i]) if i < len(self.rows) and self.rows[i] == row else None
+
+
+def closeness(library, filters: Filters, vector: np.ndarray) -> Closeness:
     index = search_index(library)
     rows = index.rows(filters)
-    if rows is None:
-        rows = np.arange(len(index))
-    cos = index.vectors[rows] @ vector if len(rows) else np.zeros(1, np.float32)
+    rows = np.arange(len(index)) if rows is None else rows
+    return Closeness(rows, index.vectors[rows] @ vector)
+
+
+def evidence(
+    library, filters: Filters, question: str, vector: np.ndarray, hits, near: Closeness | None = None
+) -> dict[str, float]:
+    """Retrieval evidence that the person's record answers the question (calibration inputs)."""
+    index = search_index(library)
+    near = near or closeness(library, filters, vector)
+    rows = near.rows
+    cos = near.cos if len(rows) else np.zeros(1, np.float32)
     top = np.sort(cos)[::-1]
     spread = float(cos.std()) or 1.0
     roots = {word_root(w) for w in query_words(question)}
@@ -206,12 +227,13 @@ def ask(
         hits = search(library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector).hits
     except SearchError as e:
         raise TwinError(str(e)) from None
-    feats = evidence(library, filters, resolved, vector, hits) if hits else None
+    near = closeness(library, filters, vector)
+    feats = evidence(library, filters, resolved, vector, hits, near) if hits else None
     reply.confidence = round(cal.p_in_record(feats), 4) if feats else 0.0
     if not hits or reply.confidence < cal.threshold:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
 
-    spans = choose_spans(library, persona, span_passages(library, filters, hits, vector), vector, embedder)
+    spans = choose_spans(library, persona, span_passages(library, near, hits), vector, embedder)
     if not spans:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
     said = " ".join(s["text"] for s in spans)
@@ -282,12 +304,9 @@ TOPIC_TEMPLATE = "Let's talk about {}."
 
 
 @lru_cache(maxsize=256)
-def _topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
-    return embedder.embed([TOPIC_TEMPLATE.format(t) for t in topics])
-
-
 def topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
-    return _topic_vectors(embedder, topics)
+    """The off-limits topics' vectors, once per persona's list."""
+    return embedder.embed([TOPIC_TEMPLATE.format(t) for t in topics])
 
 
 # -- abstaining -------------------------------------------------------------------------------
@@ -343,29 +362,24 @@ def nearest_topics(hits) -> list[str]:
 # -- composing --------------------------------------------------------------------------------
 
 
-def span_passages(library, filters: Filters, hits, vector) -> list:
+def span_passages(library, near: Closeness, hits) -> list:
     """The passages to draw the answer from, among the fused results and the person's nearest
     passages by embedding (a passage the question shares no word with can still be the one
     that answers it): fused rank first, cosine to break near-ties and to place the rest."""
     from podtwin.search.query import _hits
 
     index = search_index(library)
-    rows = index.rows(filters)
-    rows = np.arange(len(index)) if rows is None else rows
-    cos = index.vectors[rows] @ vector
-    k = min(CANDIDATE_PASSAGES, len(rows))
-    nearest = rows[np.argpartition(-cos, k - 1)[:k]] if k else rows[:0]
+    k = min(CANDIDATE_PASSAGES, len(near.rows))
+    nearest = near.rows[np.argpartition(-near.cos, k - 1)[:k]] if k else near.rows[:0]
     known = {h.passage_id for h in hits}
     extra = _hits(library.db, [int(index.ids[r]) for r in nearest if int(index.ids[r]) not in known])
-    pool = list(hits) + extra
-    position = {int(pid): i for i, pid in enumerate(index.ids[rows])}
     fused_rank = {h.passage_id: r for r, h in enumerate(hits)}
 
     def score(h) -> float:
-        c = float(cos[position[h.passage_id]]) if h.passage_id in position else 0.0
+        c = near.of(int(np.searchsorted(index.ids, h.passage_id))) or 0.0
         return c + FUSED_BONUS * (len(hits) - fused_rank.get(h.passage_id, len(hits))) / max(len(hits), 1)
 
-    return sorted(pool, key=score, reverse=True)[:SPAN_PASSAGES]
+    return sorted(list(hits) + extra, key=score, reverse=True)[:SPAN_PASSAGES]
 
 
 def choose_spans(library, persona: Persona, hits, vector, embedder) -> list[dict]:

@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.search.query import Filters, search
-from podtwin.store.people import PersonNotFound, person_id
 from podtwin.twin.answer import CALIBRATION, CANDIDATE_PASSAGES, FEATURES, TOPIC_TEMPLATE, evidence
-from podtwin.twin.cases import load_cases
+from podtwin.twin.cases import case_persona, load_cases
 from podtwin.twin.text import resolve_followup
 
 POSITIVE = ("answer", "false_premise")
@@ -67,11 +66,11 @@ def retrieval_examples(library, cases: list[dict]) -> tuple[np.ndarray, np.ndarr
     embedder = default_embedder()
     xs, ys, ids = [], [], []
     for c in cases:
-        try:
-            _, person = person_id(library.db, c["persona"])
-        except PersonNotFound:
+        persona = case_persona(library, c)
+        if persona is None:
             print(f"skipped {c['id']}: no person {c['persona']!r} in the library")
             continue
+        person = persona.person
         question = resolve_followup(c["question"], c.get("history") or [])
         vector = embedder.embed_query(question)
         f = Filters(speaker=person)

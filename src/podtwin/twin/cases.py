@@ -18,7 +18,7 @@ from pathlib import Path
 
 from podtwin.errors import PodtwinError
 
-__all__ = ["KINDS", "load_cases", "quote_overlaps", "mentions"]
+__all__ = ["KINDS", "case_persona", "load_cases", "mentions", "quote_overlaps"]
 
 KINDS = ("answer", "false_premise", "other_speaker", "outside", "off_limits", "allowed")
 REQUIRED = {
@@ -88,3 +88,18 @@ def quote_overlaps(citation: dict, case: dict, corpus: Path) -> bool:
 def mentions(answer: str, phrase: str) -> bool:
     """Does the answer contain the phrase (ignoring case, punctuation and spacing)?"""
     return _norm(phrase) in _norm(answer)
+
+
+def case_persona(library, case: dict):
+    """The case's persona as the library stores it, with the case's off-limits topics set;
+    None when the library has no such person."""
+    from podtwin.store.people import PersonNotFound
+    from podtwin.twin.persona import Persona, load_persona
+
+    try:
+        persona = load_persona(library.db, case["persona"])
+    except PersonNotFound:
+        return None
+    if case.get("off_limits"):
+        persona = Persona(**{**persona.__dict__, "off_limits": list(case["off_limits"])})
+    return persona

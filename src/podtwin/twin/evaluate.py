@@ -25,16 +25,20 @@ from pathlib import Path
 
 import numpy as np
 
-from podtwin.store.people import PersonNotFound, person_id
+from podtwin.text.sentences import split_sentences
 from podtwin.twin.answer import Answer, ask
-from podtwin.twin.cases import mentions, quote_overlaps
-from podtwin.twin.persona import Persona, load_persona
+from podtwin.twin.cases import case_persona, mentions, quote_overlaps
 
 _WORD = re.compile(r"[\w']+")
 
 
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 3) if b else None
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    lat = np.array(latencies) if latencies else np.zeros(1)
+    return {"p50": round(float(np.percentile(lat, 50)), 1), "p99": round(float(np.percentile(lat, 99)), 1)}
 
 
 def cited_words(library, reply: Answer) -> tuple[int, int]:
@@ -99,10 +103,10 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
     own = total = supported = sentences = 0
     latencies = []
     for case in cases:
-        try:
-            _, person = person_id(library.db, case["persona"])
-        except PersonNotFound:
+        persona = case_persona(library, case)
+        if persona is None:
             continue
+        person = persona.person
         t0 = time.perf_counter()
         reply = baseline_answer(library, llm, person, case["question"])
         latencies.append((time.perf_counter() - t0) * 1000)
@@ -110,7 +114,7 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
             n = len(h.text.split())
             total += n
             own += n if h.speaker == person else 0
-        said = [" ".join(x.split()) for x in re.split(r"(?<=[.!?])\s+", reply.answer) if x.strip()]
+        said = [" ".join(reply.answer[a:b].split()) for a, b in split_sentences(reply.answer)]
         if said and reply.passages:
             texts = [h.text for h in reply.passages]
             result = support(embedder.embed(said), said, embedder.embed(texts), texts)
@@ -130,7 +134,6 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
             t["off_declined"] += reply.declined
         if log is not None:
             log(f"baseline {case['id']} [{kind}]: {reply.answer[:140]!r}")
-    lat = np.array(latencies) if latencies else np.zeros(1)
     return {
         "hit_rate (fact stated)": _ratio(t["hit"], t["answer"]),
         "abstention_precision": _ratio(t["declined_right"], t["declined"]),
@@ -138,7 +141,7 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
         "off_limits_declined": _ratio(t["off_declined"], t["off"]),
         "citation_purity (pasted words by the person)": _ratio(own, total),
         "groundedness": _ratio(supported, sentences),
-        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p99": round(float(np.percentile(lat, 99)), 1)},
+        "latency_ms": percentiles(latencies),
     }
 
 
@@ -149,15 +152,12 @@ def _evaluate(library, cases: list[dict], corpus: Path, log=None, llm: str | Non
     latencies: list[float] = []
     skipped: list[str] = []
     for case in cases:
-        try:
-            _, person = person_id(library.db, case["persona"])
-        except PersonNotFound:
+        persona = case_persona(library, case)
+        if persona is None:
             skipped.append(case["id"])
             continue
-        persona = load_persona(library.db, person)
-        if case.get("off_limits"):
-            persona = Persona(**{**persona.__dict__, "off_limits": list(case["off_limits"])})
-        reply = ask(library, person, case["question"], history=case.get("history") or [], persona=persona, llm=llm)
+        history = case.get("history") or []
+        reply = ask(library, persona.person, case["question"], history=history, persona=persona, llm=llm)
         latencies.append(reply.latency_ms)
         generated, removed = generated + reply.generated_sentences, removed + reply.removed_sentences
         o, n = cited_words(library, reply)
@@ -202,7 +202,6 @@ def _evaluate(library, cases: list[dict], corpus: Path, log=None, llm: str | Non
             ok = reply.abstained
         if log is not None:
             log(f"{'ok ' if ok else 'MISS'} {case['id']} [{kind}] {case['persona']}: {reply.answer[:140]!r}")
-    lat = np.array(latencies) if latencies else np.zeros(1)
     return {
         "cases": len(cases) - len(skipped),
         "skipped_unknown_persona": skipped,
@@ -218,6 +217,6 @@ def _evaluate(library, cases: list[dict], corpus: Path, log=None, llm: str | Non
         "allowed_declined": _ratio(t["allowed_declined"], t["allowed"]),
         "citation_purity": _ratio(own, total),
         "groundedness": _ratio(grounded, parts),
-        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p99": round(float(np.percentile(lat, 99)), 1)},
+        "latency_ms": percentiles(latencies),
         "generated_sentences_removed": _ratio(removed, generated) if llm else None,
     }
