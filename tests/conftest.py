@@ -51,3 +51,53 @@ def lex_library(tmp_path_factory, corpus) -> Path:
         assert report.ok, report.failed
         embed_missing(library)
     return path
+
+
+class LiveServer:
+    """The web app and API served by uvicorn on a free loopback port, in a thread of this process."""
+
+    def __init__(self, db: Path, key: str) -> None:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        from podtwin.api.app import create_app
+        from podtwin.api.service import Service
+
+        self.db, self.key = db, key
+        self.service = Service(db)
+        self.service.warm()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(create_app(self.service), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.service.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, lex_library):
+    """A running server over a copy of the lex library (tests may write to it), with an API key."""
+    from podtwin.store.keys import create_key
+
+    db = tmp_path_factory.mktemp("served") / "served.db"
+    with Library(lex_library) as source, Library(db) as target:
+        source.db.backup(target.db)
+    with Library(db) as library:
+        key = create_key(library.db, "tests")
+    server = LiveServer(db, key)
+    yield server
+    server.stop()

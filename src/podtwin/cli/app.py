@@ -10,8 +10,10 @@ import typer
 from podtwin.cli import episodes as episodes_commands
 from podtwin.cli import eval as eval_commands
 from podtwin.cli import ingest as ingest_commands
+from podtwin.cli import mcp as mcp_commands
 from podtwin.cli import people as people_commands
 from podtwin.cli import search as search_commands
+from podtwin.cli import serve as serve_commands
 from podtwin.cli import twin as twin_commands
 from podtwin.store.library import default_db_path
 
@@ -38,7 +40,10 @@ ingest_commands.register(app)
 episodes_commands.register(app)
 search_commands.register(app)
 twin_commands.register(app)
+serve_commands.register(app)
+mcp_commands.register(app)
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(people_commands.people_app, name="people")
 app.add_typer(people_commands.speakers_app, name="speakers")
 app.add_typer(twin_commands.persona_app, name="persona")
+app.add_typer(serve_commands.keys_app, name="keys")

@@ -23,7 +23,8 @@ def default_db_path() -> Path:
 class Library:
     """An open library. Writes go through `atomic()` so a failure leaves nothing behind."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, threads: bool = False) -> None:
+        """threads: the connection may be used from other threads (one at a time; the caller locks)."""
         self.path = Path(path)
         if not create and not self.path.exists():
             raise LibraryError(f"No library at {self.path}: run `podtwin ingest PATH` first")
@@ -32,7 +33,7 @@ class Library:
         if not self.path.parent.is_dir():
             raise LibraryError(f"cannot create a library at {self.path}: the folder {self.path.parent} does not exist")
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=not threads)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")

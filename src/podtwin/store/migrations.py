@@ -263,3 +263,32 @@ def m006_personas(db: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migration
+def m007_service(db: sqlite3.Connection) -> None:
+    # The web app and API (api/): keys for write actions, stored as SHA-256 digests only (a
+    # key is 32 random bytes, so a slow hash adds nothing), and the questions asked of each
+    # twin with the replies, for the creator to read.
+    _run_script(
+        db,
+        """
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL UNIQUE,      -- sha256 hex of the key
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        );
+        CREATE TABLE questions (
+            id INTEGER PRIMARY KEY,
+            person TEXT NOT NULL,
+            question TEXT NOT NULL,
+            reply TEXT NOT NULL,              -- the reply as JSON (twin.answer.Answer.as_json)
+            channel TEXT NOT NULL,            -- web, api, openai, mcp
+            asked_at TEXT NOT NULL
+        );
+        CREATE INDEX questions_by_person ON questions (person, id);
+        """,
+    )

@@ -68,6 +68,7 @@ class Citation:
     end_char: int
     start_s: float | None
     quote: str
+    sentence: int | None = None  # the episode's index of the first cited sentence (deep links)
 
 
 @dataclass
@@ -467,7 +468,9 @@ def _span(db, group: list[dict]) -> dict | None:
     quote = db.execute(
         "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, row_a[6]]
     ).fetchone()[0]
-    citation = Citation(h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote=quote)
+    citation = Citation(
+        h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote=quote, sentence=row_a[0]
+    )
     return {"text": text, "citation": citation}
 
 

@@ -1,0 +1,233 @@
+"""The HTTP service: the JSON API (/api), the OpenAI-compatible chat (/v1) and the web app.
+
+`create_app(library)` builds one FastAPI app over one library; `podtwin serve` runs it with
+uvicorn. Reads and chat are public unless the app is private; writes (persona edits,
+uploads) need an API key (`podtwin keys create`).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from podtwin.api.service import Limits, NotFound, Service
+from podtwin.errors import PodtwinError
+
+__all__ = ["create_app"]
+
+KEY_COOKIE = "podtwin_key"
+
+
+class AskRequest(BaseModel):
+    person: str = Field(min_length=1, max_length=200, description="Slug, id or name of the person")
+    question: str = Field(min_length=1, max_length=1000)
+    history: list[Annotated[str, Field(max_length=1000)]] = Field(
+        default_factory=list, max_length=20, description="Earlier questions of this conversation, oldest first"
+    )
+
+
+class PersonaChange(BaseModel):
+    disclosure: str | None = Field(default=None, max_length=1000)
+    off_limits: list[Annotated[str, Field(max_length=200)]] | None = Field(default=None, max_length=50)
+    decline: str | None = Field(default=None, max_length=1000)
+    style: str | None = Field(default=None, pattern="^(verbatim|conversational)$")
+    max_words: int | None = Field(default=None, ge=10, le=1000)
+    episodes: str | None = Field(default=None, max_length=500)
+
+
+class BodyLimit:
+    """Refuse a request body over the limit (413) before it is read into memory."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _send_json(send, 413, {"error": f"request body over {self.limit:,} bytes"})
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"request body over {self.limit:,} bytes")
+            return message
+
+        return await self.app(scope, limited, send)
+
+
+class RateLimit:
+    """Requests per minute per client address (a fixed window), 429 beyond it; 0: no limit."""
+
+    def __init__(self, app, per_minute: int) -> None:
+        self.app, self.per_minute = app, per_minute
+        self.windows: dict[str, tuple[int, int]] = {}
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.per_minute:
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("?", 0))[0]
+        window = int(time.monotonic() // 60)
+        with self.lock:
+            start, count = self.windows.get(client, (window, 0))
+            count = count + 1 if start == window else 1
+            self.windows[client] = (window, count)
+            if len(self.windows) > 100_000:  # forget old clients rather than grow without end
+                self.windows = {c: w for c, w in self.windows.items() if w[0] == window}
+        if count > self.per_minute:
+            return await _send_json(send, 429, {"error": "too many requests; try again in a minute"}, retry=True)
+        return await self.app(scope, receive, send)
+
+
+async def _send_json(send, status: int, body: dict, retry: bool = False) -> None:
+    import json
+
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    if retry:
+        headers.append((b"retry-after", b"60"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+def create_app(
+    library: str | pathlib.Path | Service,
+    *,
+    private: bool = False,
+    limits: Limits | None = None,
+    llm: str | None = None,
+) -> FastAPI:
+    """The app over one library (a path, or a Service already open).
+
+    private: reads and chat need an API key too; llm: an OpenAI-compatible endpoint that
+    rewrites answers (generative mode), else answers are extractive."""
+    service = library if isinstance(library, Service) else Service(library, limits=limits)
+    limits = service.limits
+    app = FastAPI(
+        title="podtwin",
+        version="0.1.0",
+        description="AI twins of a podcast's host and guests, answering in their own recorded words, every "
+        "sentence cited. Replies are an AI's, built from recorded appearances, not the person's.",
+    )
+    app.state.service = service
+    app.state.private = private
+    app.state.llm = llm
+
+    def key_of(request: Request) -> str | None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        return request.headers.get("x-api-key") or request.cookies.get(KEY_COOKIE)
+
+    def writer(request: Request) -> None:
+        if not service.verify_key(key_of(request)):
+            raise HTTPException(401, "this needs an API key (podtwin keys create)", {"WWW-Authenticate": "Bearer"})
+
+    def reader(request: Request) -> None:
+        if private:
+            writer(request)
+
+    app.state.writer, app.state.reader, app.state.key_of = writer, reader, key_of
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, e: NotFound):
+        return JSONResponse({"error": str(e)}, 404)
+
+    @app.exception_handler(PodtwinError)
+    async def bad_input(request: Request, e: PodtwinError):
+        return JSONResponse({"error": str(e)}, 400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, e: HTTPException):
+        return JSONResponse({"error": e.detail}, e.status_code, headers=e.headers)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+        )
+        return response
+
+    read = [Depends(reader)]
+    write = [Depends(writer)]
+
+    @app.get("/api/search", dependencies=read, tags=["search"])
+    def api_search(
+        q: Annotated[str, Query(min_length=1, max_length=1000, description="What to look for")],
+        speaker: Annotated[str | None, Query(max_length=200)] = None,
+        episode: Annotated[str | None, Query(max_length=200)] = None,
+        kind: Annotated[list[str] | None, Query(max_length=10)] = None,
+        limit: Annotated[int, Query(ge=1, le=50)] = 10,
+        mode: Annotated[str, Query(pattern="^(hybrid|lexical|dense)$")] = "hybrid",
+    ) -> dict:
+        """Ranked passages with speaker, episode, position and highlighted words (as `podtwin search --json`)."""
+        return service.search(q, speaker=speaker, episode=episode, kinds=kind, limit=limit, mode=mode)
+
+    @app.post("/api/ask", dependencies=read, tags=["twins"])
+    def api_ask(body: AskRequest) -> dict:
+        """One reply of a twin, in the person's recorded words, every sentence cited (as `podtwin ask --json`)."""
+        return service.ask(body.person, body.question, body.history, channel="api", llm=llm)
+
+    @app.get("/api/episodes", dependencies=read, tags=["episodes"])
+    def api_episodes() -> list[dict]:
+        return service.episodes()
+
+    @app.get("/api/episodes/{episode_id}", dependencies=read, tags=["episodes"])
+    def api_episode(episode_id: int, transcript: bool = False) -> dict:
+        """An episode's metadata, sources, segments and speakers; with transcript, every sentence."""
+        return service.episode(episode_id, sentences=transcript)
+
+    @app.get("/api/people", dependencies=read, tags=["people"])
+    def api_people() -> list[dict]:
+        return service.people()
+
+    @app.get("/api/people/{person}", dependencies=read, tags=["people"])
+    def api_person(person: Annotated[str, Path(max_length=200)]) -> dict:
+        """A person (slug, id or name) with persona and most-discussed topics."""
+        return service.person(person)
+
+    @app.get("/api/people/{person}/persona", dependencies=read, tags=["twins"])
+    def api_persona(person: str) -> dict:
+        return service.persona(person)
+
+    @app.patch("/api/people/{person}/persona", dependencies=write, tags=["twins"])
+    def api_set_persona(person: str, change: PersonaChange) -> dict:
+        """Change a twin's bounds (needs an API key); settings left out stay as they are."""
+        return service.set_persona(person, change.model_dump(exclude_none=True))
+
+    @app.get("/api/people/{person}/questions", dependencies=write, tags=["twins"])
+    def api_questions(person: str, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> list[dict]:
+        """Recent questions asked of this twin, with the replies (needs an API key)."""
+        return service.recent_questions(person, limit)
+
+    @app.post("/api/uploads", dependencies=write, tags=["episodes"])
+    async def api_upload(file: Annotated[UploadFile, File(description="A transcript file")]) -> dict:
+        """Ingest an uploaded transcript (needs an API key); bad files are refused with the reason."""
+        data = await file.read(limits.upload_bytes + 1)
+        import anyio
+
+        return await anyio.to_thread.run_sync(service.upload, file.filename or "upload", data)
+
+    from podtwin.api.openai import add_openai_routes
+    from podtwin.web.pages import add_pages
+
+    add_openai_routes(app, service, read, llm)
+    add_pages(app, service)
+    app.add_middleware(BodyLimit, limit=limits.request_bytes)
+    app.add_middleware(RateLimit, per_minute=limits.requests_per_minute)  # outermost: checked first
+    return app

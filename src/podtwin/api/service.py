@@ -1,0 +1,321 @@
+"""What the web app, the HTTP API and the MCP server do, over one library: each call returns
+the same JSON shapes as the CLI's `--json`.
+
+One SQLite connection serves every request, one at a time (a lock): a read takes a few
+milliseconds, and a single connection keeps the in-memory search index loaded once (its
+cache follows the connection's view of changes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from podtwin.errors import PodtwinError
+from podtwin.store.library import Library, resolve_episode
+
+__all__ = ["Limits", "NotFound", "Service", "slug"]
+
+# Transcript formats an upload may be (formats/ reads them); anything else is refused.
+UPLOAD_SUFFIXES = (".txt", ".md", ".srt", ".vtt", ".json", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class Limits:
+    question_chars: int = 1000
+    history_turns: int = 20
+    search_results: int = 50
+    upload_bytes: int = 5_000_000
+    request_bytes: int = 6_000_000
+    requests_per_minute: int = 6000  # per client address; a public twin, not a bottomless one
+    recent_questions: int = 50
+
+
+class NotFound(PodtwinError):
+    pass
+
+
+def slug(name: str) -> str:
+    """mark-zuckerberg: a person's id in URLs and as an OpenAI model name."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "person"
+
+
+class Service:
+    def __init__(self, db_path: str | Path, *, limits: Limits | None = None, embedder=None) -> None:
+        self.limits = limits or Limits()
+        self._library = Library(db_path, create=False, threads=True)
+        self._lock = threading.RLock()
+        self._embedder = embedder
+        self._people: tuple[tuple, list[dict]] | None = None
+        self._topics: dict[tuple, list[dict]] = {}
+
+    @property
+    def path(self) -> Path:
+        return self._library.path
+
+    def close(self) -> None:
+        self._library.close()
+
+    @contextmanager
+    def library(self) -> Iterator[Library]:
+        with self._lock:
+            yield self._library
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from podtwin.search.embed import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def warm(self) -> None:
+        """Load the model and the search index now, not on the first question."""
+        from podtwin.search.query import search_index
+
+        self.embedder.embed_query("warm up")
+        with self.library() as library:
+            search_index(library)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _state(self, library: Library) -> tuple:
+        return tuple(library.db.execute("SELECT count(*), max(id) FROM sentences").fetchone()) + (
+            library.db.execute("SELECT count(*) FROM people").fetchone()[0],
+            library.db.total_changes,
+        )
+
+    def people(self) -> list[dict]:
+        """Everyone who speaks in the library, with slug, episodes and words (as `podtwin people --json`)."""
+        from podtwin.store.people import people_summary
+
+        with self.library() as library:
+            state = self._state(library)
+            if self._people is None or self._people[0] != state:
+                rows = [{**p, "slug": slug(p["name"])} for p in people_summary(library.db)]
+                self._people = (state, rows)
+            return self._people[1]
+
+    def person_name(self, who: str) -> str:
+        """A person's canonical name from a slug, id or any spelling of the name."""
+        from podtwin.store.people import PersonNotFound, person_id
+
+        who = who.strip()
+        for p in self.people():
+            if who in (p["slug"], str(p["id"])):
+                return p["name"]
+        with self.library() as library:
+            try:
+                return person_id(library.db, who)[1]
+            except PersonNotFound as e:
+                raise NotFound(str(e)) from None
+
+    def person(self, who: str) -> dict:
+        """One person: summary, persona (bounds and disclosure) and most-discussed topics."""
+        from podtwin.twin.persona import load_persona
+
+        name = self.person_name(who)
+        info = next(p for p in self.people() if p["name"] == name)
+        with self.library() as library:
+            persona = load_persona(library.db, name)
+        return {**info, "persona": persona.as_json(), "topics": self.topics(name)}
+
+    def topics(self, name: str, n: int = 12) -> list[dict]:
+        """The words that set this person's passages apart (tf-idf over the search index's terms)."""
+        from podtwin.search.query import STOPWORDS, Filters, search_index
+
+        with self.library() as library:
+            index = search_index(library)
+            key = (name, id(index))
+            if key in self._topics:
+                return self._topics[key]
+            rows = index.rows(Filters(speaker=name))
+            lex = index.lexical
+            if rows is None or not len(rows) or not len(lex.rows):
+                return []
+            mine = np.zeros(lex.n_rows, dtype=bool)
+            mine[rows] = True
+            size = len(lex.start) - 1
+            term_of = np.repeat(np.arange(size), np.diff(lex.start))
+            df = np.diff(lex.start).astype(np.float64)
+            hit = mine[lex.rows]
+            tf = np.bincount(term_of[hit], weights=lex.counts[hit, 0], minlength=size)
+            passages = np.bincount(term_of[hit], minlength=size)
+            score = tf * np.log((lex.n_rows + 1) / (df + 1))
+            names = dict(zip(lex.term_ids.tolist(), lex.term_names))
+            out = []
+            for t in np.argsort(-score):
+                if len(out) >= n or score[t] <= 0:
+                    break
+                word = names.get(int(t), "")
+                if len(word) < 4 or word in STOPWORDS or not word.isalpha() or passages[t] < 3:
+                    continue
+                out.append({"term": word, "passages": int(passages[t])})
+            self._topics[key] = out
+            return out
+
+    def episodes(self) -> list[dict]:
+        with self.library() as library:
+            return library.episodes()
+
+    def episode(self, episode: str | int, *, sentences: bool = False) -> dict:
+        from podtwin.errors import EpisodeNotFound
+
+        with self.library() as library:
+            try:
+                info = library.episode(resolve_episode(library, str(episode)))
+            except EpisodeNotFound as e:
+                raise NotFound(str(e)) from None
+            if sentences:
+                info["sentences"] = list(library.sentences(info["id"]))
+            return info
+
+    def search(
+        self,
+        query: str,
+        *,
+        speaker: str | None = None,
+        episode: str | None = None,
+        kinds: list[str] | None = None,
+        limit: int = 10,
+        mode: str = "hybrid",
+    ) -> dict:
+        from podtwin.search.query import resolve_filters, search
+
+        limit = max(1, min(limit, self.limits.search_results))
+        with self.library() as library:
+            filters = resolve_filters(library, speaker=speaker, episode=episode, kinds=kinds or None)
+            result = search(library, query, filters, limit=limit, mode=mode)
+        return {
+            "query": result.query,
+            "mode": result.mode,
+            "notes": result.notes,
+            "hits": [h.as_json() for h in result.hits],
+        }
+
+    # -- the twins ------------------------------------------------------------------------
+
+    def ask(
+        self,
+        person: str,
+        question: str,
+        history: list[str] | None = None,
+        *,
+        channel: str = "api",
+        llm: str | None = None,
+    ) -> dict:
+        """One reply of a twin (as `podtwin ask --json`), logged for the creator."""
+        from podtwin.twin.answer import TwinError, ask
+
+        if len(question) > self.limits.question_chars:
+            raise TwinError(f"the question is {len(question)} characters; the limit is {self.limits.question_chars}")
+        history = list(history or [])[-self.limits.history_turns :]
+        name = self.person_name(person)
+        with self.library() as library:
+            reply = ask(library, name, question, history=history, embedder=self.embedder, llm=llm).as_json()
+            with library.atomic() as db:
+                db.execute(
+                    "INSERT INTO questions (person, question, reply, channel, asked_at) VALUES (?, ?, ?, ?, ?)",
+                    [name, question, json.dumps(reply), channel, datetime.now(UTC).isoformat(timespec="seconds")],
+                )
+        return reply
+
+    def recent_questions(self, person: str | None = None, limit: int | None = None) -> list[dict]:
+        limit = min(limit or self.limits.recent_questions, self.limits.recent_questions)
+        name = self.person_name(person) if person else None
+        with self.library() as library:
+            rows = library.db.execute(
+                """SELECT id, person, question, reply, channel, asked_at FROM questions
+                   WHERE ? IS NULL OR person = ? ORDER BY id DESC LIMIT ?""",
+                [name, name, limit],
+            ).fetchall()
+        return [
+            {"id": r[0], "person": r[1], "question": r[2], "reply": json.loads(r[3]), "channel": r[4], "asked_at": r[5]}
+            for r in rows
+        ]
+
+    def persona(self, person: str) -> dict:
+        from podtwin.twin.persona import load_persona
+
+        name = self.person_name(person)
+        with self.library() as library:
+            return load_persona(library.db, name).as_json()
+
+    def set_persona(self, person: str, changes: dict) -> dict:
+        """Change some of a persona's settings (the others stay), validated as `podtwin persona set`."""
+        from podtwin.twin.persona import Persona, load_persona, save_persona
+
+        name = self.person_name(person)
+        allowed = {"disclosure", "off_limits", "decline", "style", "max_words", "episodes"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise PodtwinError(f"unknown persona settings: {', '.join(sorted(unknown))}")
+        with self.library() as library:
+            current = load_persona(library.db, name)
+            persona = Persona(**{**current.__dict__, **changes, "person": name})
+            save_persona(library, persona)
+            return load_persona(library.db, name).as_json()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def upload(self, filename: str, data: bytes) -> dict:
+        """Store an uploaded transcript in the library's uploads/ folder and ingest it.
+
+        The stored name is the upload's base name reduced to safe characters, so nothing is
+        written outside that folder; a file of the same name is never overwritten."""
+        from podtwin.ingest import ingest
+        from podtwin.search.index import embed_missing
+
+        name = Path(filename.replace("\\", "/")).name
+        stem, suffix = Path(name).stem, Path(name).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise PodtwinError(f"{name or 'upload'}: not a transcript type ({', '.join(UPLOAD_SUFFIXES)})")
+        if len(data) > self.limits.upload_bytes:
+            raise PodtwinError(f"{name}: {len(data):,} bytes; the limit is {self.limits.upload_bytes:,}")
+        if not data.strip():
+            raise PodtwinError(f"{name}: the file is empty")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PodtwinError(f"{name}: not UTF-8 text") from None
+        folder = self.path.resolve().parent / "uploads"
+        folder.mkdir(exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "transcript"
+        target = folder / f"{safe}{suffix}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = folder / f"{safe}-{n}{suffix}"
+        assert target.resolve().parent == folder  # never outside the uploads folder
+        target.write_bytes(data)
+        with self.library() as library:
+            report = ingest(library, [target], workers=1)
+            embedded = embed_missing(library)
+        if report.failed:
+            target.unlink(missing_ok=True)
+        return {
+            "stored_as": str(target.relative_to(folder.parent)),
+            "added": report.added,
+            "merged": report.merged,
+            "updated": report.updated,
+            "skipped": report.skipped,
+            "failed": [{"path": Path(p).name, "reason": r} for p, r in report.failed],
+            "embedded": embedded,
+            "episode_ids": report.episode_ids,
+        }
+
+    def verify_key(self, key: str | None) -> bool:
+        from podtwin.store.keys import verify_key
+
+        with self.library() as library:
+            return verify_key(library.db, key)

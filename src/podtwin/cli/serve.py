@@ -1,0 +1,76 @@
+"""`podtwin serve` (the web app, JSON API and OpenAI-compatible chat) and `podtwin keys ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from podtwin.cli.common import console, open_library, print_json, reported_errors
+
+keys_app = typer.Typer(help="API keys for write actions (persona edits, uploads).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve_command(
+        ctx: typer.Context,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+        private: Annotated[bool, typer.Option(help="Reads and chat need an API key too.")] = False,
+        rate_limit: Annotated[int, typer.Option(help="Requests per minute per client address (0: no limit).")] = 1200,
+        llm: Annotated[
+            str | None, typer.Option(envvar="PODTWIN_LLM", help="OpenAI-compatible endpoint for generative answers.")
+        ] = None,
+    ) -> None:
+        """Serve the web app, the JSON API (/api, spec at /docs) and OpenAI-compatible chat (/v1)."""
+        import uvicorn
+
+        from podtwin.api.app import create_app
+        from podtwin.api.service import Limits, Service
+
+        with open_library(ctx):  # the library must exist and open; errors are one line
+            pass
+        with reported_errors():
+            service = Service(ctx.obj["db"], limits=Limits(requests_per_minute=rate_limit))
+            service.warm()
+            app = create_app(service, private=private, llm=llm)
+        console.print(f"podtwin serving {service.path} at http://{host}:{port}", highlight=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@keys_app.command("create")
+def keys_create(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Who or what the key is for.")]) -> None:
+    """Make a key; it is printed once and stored only as a digest."""
+    from podtwin.store.keys import create_key
+
+    with open_library(ctx) as library:
+        with library.atomic() as db:
+            key = create_key(db, name)
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The keys (never the keys themselves): id, name, created, last used, revoked."""
+    from podtwin.store.keys import list_keys
+
+    with open_library(ctx) as library:
+        rows = list_keys(library.db)
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else f"last used {r['last_used_at'] or 'never'}"
+        console.print(f"{r['id']}  {r['name']}  created {r['created_at']}, {state}", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, key_id: Annotated[int, typer.Argument(help="The key's id (keys list).")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from podtwin.store.keys import revoke_key
+
+    with open_library(ctx) as library:
+        with library.atomic() as db:
+            revoke_key(db, key_id)
+    console.print(f"key {key_id} revoked")

@@ -1,0 +1,266 @@
+"""The web app's pages: server-rendered (Jinja2, autoescaped: transcripts are untrusted text),
+usable without JavaScript; a little plain JS streams twin answers in (static/chat.js)."""
+
+from __future__ import annotations
+
+import re
+from itertools import groupby
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from podtwin.api.openai import citation_url, position, reply_text
+from podtwin.api.service import NotFound, Service, slug
+from podtwin.errors import PodtwinError
+from podtwin.search.query import KINDS
+
+__all__ = ["add_pages"]
+
+HERE = Path(__file__).parent
+COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
+KEY_COOKIE = "podtwin_key"
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def highlighted(text: str, spans: list) -> Markup:
+    """The text, escaped, with the query's words in <mark>."""
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        if a < pos:
+            continue
+        out.append(escape(text[pos:a]))
+        out.append(Markup("<mark>") + escape(text[a:b]) + Markup("</mark>"))
+        pos = b
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def add_pages(app: FastAPI, service: Service) -> None:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.globals.update(clock=clock, slug=slug, citation_url=citation_url, position=position)
+    env.filters["highlighted"] = highlighted
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        context.setdefault("private", app.state.private)
+        context["creator"] = service.verify_key(app.state.key_of(request))
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    def allowed(request: Request) -> HTMLResponse | None:
+        """In a private app, pages need the key too (entered on the creator page)."""
+        if app.state.private and not service.verify_key(app.state.key_of(request)):
+            return page(request, "login.html", 401, next=request.url.path)
+        return None
+
+    @app.exception_handler(404)
+    async def missing(request: Request, e):
+        if request.url.path.startswith(("/api/", "/v1/")):
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"error": getattr(e, "detail", "not found")}, 404)
+        return page(request, "error.html", 404, message="There is no such page.")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request):
+        if (denied := allowed(request)) is not None:
+            return denied
+        episodes = service.episodes()
+        shows = [
+            {"name": name or "(no show)", "episodes": len(list(group))}
+            for name, group in groupby(episodes, key=lambda e: e["show"])
+        ]
+        people = sorted(service.people(), key=lambda p: -p["words"])
+        return page(request, "home.html", shows=shows, people=people, episodes=episodes)
+
+    @app.get("/people/{person}", response_class=HTMLResponse, include_in_schema=False)
+    def person_page(request: Request, person: str):
+        if (denied := allowed(request)) is not None:
+            return denied
+        try:
+            info = service.person(person)
+        except NotFound:
+            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        return page(request, "person.html", person=info, reply=None)
+
+    @app.post("/people/{person}", response_class=HTMLResponse, include_in_schema=False)
+    def person_ask(
+        request: Request,
+        person: str,
+        question: Annotated[str, Form(max_length=1000)],
+        history: Annotated[str, Form(max_length=20000)] = "",
+    ):
+        """The chat without JavaScript: the form posts here and the page comes back with the answer."""
+        if (denied := allowed(request)) is not None:
+            return denied
+        try:
+            info = service.person(person)
+        except NotFound:
+            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        earlier = [q for q in history.split("\n") if q.strip()][-service.limits.history_turns :]
+        try:
+            reply = service.ask(info["name"], question, earlier, channel="web", llm=app.state.llm)
+        except PodtwinError as e:
+            return page(request, "person.html", 400, person=info, reply=None, error=str(e))
+        pieces, citations = reply_text(reply)
+        return page(
+            request,
+            "person.html",
+            person=info,
+            reply=reply,
+            citations=citations,
+            history="\n".join([*earlier, question]),
+        )
+
+    @app.get("/episodes/{episode_id}", response_class=HTMLResponse, include_in_schema=False)
+    def episode_page(request: Request, episode_id: int):
+        if (denied := allowed(request)) is not None:
+            return denied
+        try:
+            info = service.episode(episode_id, sentences=True)
+        except NotFound:
+            return page(request, "error.html", 404, message="There is no such episode.")
+        sentences = info.pop("sentences")
+        blocks = []  # runs of one segment kind, each a list of turns (runs of one speaker)
+        for kind, run in groupby(sentences, key=lambda s: s["kind"]):
+            turns = [
+                {"speaker": speaker, "sentences": list(group)}
+                for (_, speaker), group in groupby(run, key=lambda s: (s["turn"], s["speaker"]))
+            ]
+            blocks.append({"kind": kind, "collapsed": kind in COLLAPSED, "turns": turns})
+        marks = [  # the player-style position list: where each speaker's longer turns begin
+            {
+                "at": t["sentences"][0]["start_s"],
+                "index": t["sentences"][0]["index"],
+                "speaker": t["speaker"],
+                "kind": b["kind"],
+                "text": t["sentences"][0]["text"][:80],
+            }
+            for b in blocks
+            for t in b["turns"]
+            if len(t["sentences"]) >= 4 or b["kind"] != "conversation"
+        ]
+        return page(request, "episode.html", episode=info, blocks=blocks, marks=marks[:300])
+
+    @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
+    def search_page(
+        request: Request,
+        q: Annotated[str, Query(max_length=1000)] = "",
+        speaker: Annotated[str, Query(max_length=200)] = "",
+        episode: Annotated[str, Query(max_length=200)] = "",
+        kind: Annotated[list[str] | None, Query()] = None,
+    ):
+        if (denied := allowed(request)) is not None:
+            return denied
+        result, error = None, None
+        if q.strip():
+            try:
+                result = service.search(q, speaker=speaker or None, episode=episode or None, kinds=kind, limit=20)
+            except PodtwinError as e:
+                error = str(e)
+        return page(
+            request,
+            "search.html",
+            q=q,
+            speaker=speaker,
+            episode=episode,
+            kinds=kind or [],
+            all_kinds=KINDS,
+            result=result,
+            error=error,
+            people=sorted(p["name"] for p in service.people()),
+            episodes=service.episodes(),
+        )
+
+    # -- the creator's area ---------------------------------------------------------------
+
+    @app.get("/creator", response_class=HTMLResponse, include_in_schema=False)
+    def creator(request: Request):
+        if not service.verify_key(app.state.key_of(request)):
+            return page(request, "login.html", next="/creator")
+        people = sorted(service.people(), key=lambda p: -p["words"])
+        return page(request, "creator.html", people=people, recent=service.recent_questions(limit=20))
+
+    @app.post("/creator/login", include_in_schema=False)
+    def login(request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/creator"):
+        if not service.verify_key(key):
+            return page(request, "login.html", 401, next=next, error="That key is not valid.")
+        target = next if re.fullmatch(r"/[\w/\-]*", next) else "/creator"  # only a path of this site
+        response = RedirectResponse(target, 303)
+        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict", max_age=30 * 86400)
+        return response
+
+    @app.post("/creator/logout", include_in_schema=False)
+    def logout():
+        response = RedirectResponse("/", 303)
+        response.delete_cookie(KEY_COOKIE)
+        return response
+
+    @app.get("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
+    def creator_person(request: Request, person: str, saved: bool = False):
+        if not service.verify_key(app.state.key_of(request)):
+            return page(request, "login.html", 401, next=request.url.path)
+        try:
+            info = service.person(person)
+        except NotFound:
+            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        return page(
+            request, "creator_person.html", person=info, recent=service.recent_questions(info["name"]), saved=saved
+        )
+
+    @app.post("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
+    def creator_person_save(
+        request: Request,
+        person: str,
+        disclosure: Annotated[str, Form(max_length=1000)] = "",
+        off_limits: Annotated[str, Form(max_length=5000)] = "",
+        decline: Annotated[str, Form(max_length=1000)] = "",
+        style: Annotated[str, Form(max_length=20)] = "verbatim",
+        max_words: Annotated[int, Form(ge=10, le=1000)] = 120,
+        episodes: Annotated[str, Form(max_length=500)] = "",
+    ):
+        if not service.verify_key(app.state.key_of(request)):
+            return page(request, "login.html", 401, next=request.url.path)
+        try:
+            info = service.person(person)
+            service.set_persona(
+                info["name"],
+                {
+                    "disclosure": disclosure.strip() or None,
+                    "off_limits": [t.strip() for t in off_limits.splitlines() if t.strip()],
+                    "decline": decline.strip() or None,
+                    "style": style,
+                    "max_words": max_words,
+                    "episodes": episodes.strip() or None,
+                },
+            )
+        except NotFound:
+            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        except PodtwinError as e:
+            info = service.person(person)
+            return page(request, "creator_person.html", 400, person=info, recent=[], error=str(e), saved=False)
+        return RedirectResponse(f"/creator/people/{info['slug']}?saved=true", 303)
+
+    @app.post("/creator/upload", response_class=HTMLResponse, include_in_schema=False)
+    async def creator_upload(request: Request, file: Annotated[UploadFile, File()]):
+        if not service.verify_key(app.state.key_of(request)):
+            return page(request, "login.html", 401, next="/creator")
+        import anyio
+
+        data = await file.read(service.limits.upload_bytes + 1)
+        try:
+            report = await anyio.to_thread.run_sync(service.upload, file.filename or "upload", data)
+        except PodtwinError as e:
+            return page(request, "upload.html", 400, report=None, error=str(e))
+        return page(request, "upload.html", report=report, error=None)
