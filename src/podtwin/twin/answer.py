@@ -469,7 +469,7 @@ def _span(db, group: list[dict]) -> dict | None:
         "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, row_a[6]]
     ).fetchone()[0]
     citation = Citation(
-        h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote=quote, sentence=row_a[0]
+        h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote, sentence=row_a[0]
     )
     return {"text": text, "citation": citation}
 
