@@ -23,9 +23,9 @@ ZUCK = "Mark Zuckerberg"
 class Server:
     """A connected client session, called from synchronous tests through a portal."""
 
-    def __init__(self, portal: BlockingPortal, session: ClientSession, db: Path, errlog: Path) -> None:
+    def __init__(self, portal: BlockingPortal, session: ClientSession, db: Path, errlog: Path, errors: list) -> None:
         self.portal, self.session, self.db, self.errlog = portal, session, db, errlog
-        self.transport_errors: list[Exception] = []
+        self.transport_errors: list[Exception] = errors  # what the client could not parse
 
     def call(self, tool: str, **arguments: Any) -> CallToolResult:
         return self.portal.call(self.session.call_tool, tool, arguments)
@@ -72,9 +72,7 @@ def server(lex_library, tmp_path_factory) -> Iterator[Server]:
     with errlog.open("w") as err, start_blocking_portal() as portal:
         transport_errors: list[Exception] = []
         with portal.wrap_async_context_manager(connect(db, err, transport_errors)) as session:
-            s = Server(portal, session, db, errlog)
-            s.transport_errors = transport_errors
-            yield s
+            yield Server(portal, session, db, errlog, transport_errors)
 
 
 def test_four_tools_with_input_schemas(server):
