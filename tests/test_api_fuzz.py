@@ -61,6 +61,6 @@ def test_no_server_errors(schema, mode):
         )
 
     check()
-    assert len(seen) >= 10  # most operations were reached
+    assert len(seen) >= (10 if mode is GenerationMode.POSITIVE else 5)  # most operations were reached
     codes = set().union(*seen.values())
     assert any(c < 300 for c in codes) if mode is GenerationMode.POSITIVE else any(400 <= c < 500 for c in codes)
