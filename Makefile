@@ -10,22 +10,35 @@ export PODTWIN_CORPUS ?= ../shared/corpus
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 DB ?= podtwin.db
 
-.PHONY: run test bench lint eval train clean
+.PHONY: run test bench lint eval train clean chromium screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-# Ingest the sample corpus (the lex transcripts) into ./podtwin.db and list its episodes.
+# Ingest the sample corpus (the lex transcripts) into ./podtwin.db, then serve the web app,
+# the JSON API and the OpenAI-compatible chat at http://127.0.0.1:8000 (Ctrl-C stops it).
 run: $(STAMP)
 	$(BIN)/podtwin --db $(DB) ingest $(PODTWIN_CORPUS)/lex
-	$(BIN)/podtwin --db $(DB) episodes
+	$(BIN)/podtwin --db $(DB) serve --host 127.0.0.1 --port 8000
+
+# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+chromium: $(CHROMIUM)
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium
 
 # Lint, then the whole test suite (reads the real corpus at $PODTWIN_CORPUS).
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest
+
+# The browser test again, saving the pages it sees to docs/screenshots/.
+screenshots: $(STAMP) $(CHROMIUM)
+	PODTWIN_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/test_browser.py
 
 BENCH_STAMP := $(VENV)/.installed-bench
 FULL_DB ?= corpus.db
@@ -41,6 +54,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_attribution.py
 	$(BIN)/python bench/bench_search.py --keep $(FULL_DB)
 	$(BIN)/python bench/bench_twin.py --library $(FULL_DB)
+	$(BIN)/python bench/bench_server.py --library $(FULL_DB)
 
 # A library of the whole shared corpus, for `podtwin eval search`.
 $(FULL_DB): | $(STAMP)
