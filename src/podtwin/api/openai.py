@@ -60,27 +60,39 @@ def citation_url(c: dict) -> str:
 
 
 def position(c: dict) -> str:
+    """A citation's place: its time, or (for a transcript without times) its sentence number."""
     if c.get("start_s") is not None:
         s = int(c["start_s"])
         return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    if c.get("sentence") is not None:
+        return f"sentence {c['sentence'] + 1:,}"
     return f"char {c['start_char']:,}"
 
 
-def reply_text(reply: dict) -> tuple[list[str], list[dict]]:
-    """The reply as pieces of text with numbered references, and its citations numbered."""
+def reply_text(reply: dict, label=None) -> tuple[list[str], list[dict]]:
+    """The reply as pieces of text with numbered references, and its citations numbered
+    (label: episode id -> its name, for the references)."""
     pieces: list[str] = []
     for part in reply["parts"] or [{"text": reply["answer"], "framing": True, "citation": None}]:
         text = part["text"]
         if part["citation"] is not None:
             text += f" [{part['citation'] + 1}]"
         pieces.append(text + " ")
-    citations = [{**c, "n": i + 1, "url": citation_url(c)} for i, c in enumerate(reply["citations"])]
+    citations = [
+        {
+            **c,
+            "n": i + 1,
+            "url": citation_url(c),
+            "episode": label(c["episode_id"]) if label else (c["title"] or f"episode {c['episode_id']}"),
+            "position": position(c),
+        }
+        for i, c in enumerate(reply["citations"])
+    ]
     if citations:
         refs = ["\n\nReferences:"]
         for c in citations:
-            episode = (f"#{c['episode_number']} " if c["episode_number"] else "") + (c["title"] or "")
             quote = " ".join(c["quote"].split())
-            refs.append(f"\n[{c['n']}] {c['speaker']}, {episode.strip()}, {position(c)}: \u201c{quote}\u201d")
+            refs.append(f"\n[{c['n']}] {c['speaker']}, {c['episode']}, {c['position']}: \u201c{quote}\u201d")
         pieces.append("".join(refs))
     pieces.append(f"\n\n({reply['disclosure']})")
     return pieces, citations
@@ -127,7 +139,7 @@ def add_openai_routes(app: FastAPI, service: Service, read: list, llm: str | Non
                 reply = answer()
             except PodtwinError as e:
                 return _error(400, str(e), "bad_question")
-            pieces, citations = reply_text(reply)
+            pieces, citations = reply_text(reply, service.episode_label)
             content = "".join(pieces)
             return {
                 "id": completion_id,
@@ -164,7 +176,7 @@ def add_openai_routes(app: FastAPI, service: Service, read: list, llm: str | Non
             except PodtwinError as e:
                 yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'invalid_request_error'}})}\n\n"
                 return
-            pieces, citations = reply_text(reply)
+            pieces, citations = reply_text(reply, service.episode_label)
             for piece in pieces:
                 yield chunk({"content": piece})
             yield chunk({}, "stop", citations=citations, podtwin=reply)

@@ -26,6 +26,16 @@ from podtwin.store.library import Library, resolve_episode
 __all__ = ["Limits", "NotFound", "Service", "slug"]
 
 # Transcript formats an upload may be (formats/ reads them); anything else is refused.
+# Words of talk, not of topics: never shown as what someone talked about most.
+FILLER = frozenset(
+    """actually really thing things kind sort mean know think like just yeah okay right feel want going gonna
+    something stuff lots much many maybe well said says saying guess pretty basically definitely probably talk
+    talking little thats dont youre theyre didnt doesnt isnt can't don't that's it's you're they're i'm i've
+    we're there's what's would could should also even still always never every good great people time year years
+    yes sure whole able might make makes made look looking""".split()
+)
+_WORD = re.compile(r"[a-z][a-z']+")
+
 UPLOAD_SUFFIXES = (".txt", ".md", ".srt", ".vtt", ".json", ".html", ".htm")
 
 
@@ -57,6 +67,7 @@ class Service:
         self._lock = threading.RLock()
         self._embedder = embedder
         self._people: tuple[tuple, list[dict]] | None = None
+        self._labels: tuple[tuple, dict[int, str]] | None = None
         self._topics: dict[tuple, list[dict]] = {}
 
     @property
@@ -131,7 +142,11 @@ class Service:
         return {**info, "persona": persona.as_json(), "topics": self.topics(name)}
 
     def topics(self, name: str, n: int = 12) -> list[dict]:
-        """The words that set this person's passages apart (tf-idf over the search index's terms)."""
+        """The words that set this person's passages apart: tf-idf over the search index's
+        (stemmed) terms, each shown as the person's commonest word with that stem."""
+        from collections import Counter
+
+        from podtwin.search.lexical import tokens
         from podtwin.search.query import STOPWORDS, Filters, search_index
 
         with self.library() as library:
@@ -147,26 +162,49 @@ class Service:
             mine[rows] = True
             size = len(lex.start) - 1
             term_of = np.repeat(np.arange(size), np.diff(lex.start))
-            df = np.diff(lex.start).astype(np.float64)
+            idf = np.log((lex.n_rows + 1) / (np.diff(lex.start) + 1.0))
             hit = mine[lex.rows]
             tf = np.bincount(term_of[hit], weights=lex.counts[hit, 0], minlength=size)
             passages = np.bincount(term_of[hit], minlength=size)
-            score = tf * np.log((lex.n_rows + 1) / (df + 1))
-            names = dict(zip(lex.term_ids.tolist(), lex.term_names))
-            out = []
-            for t in np.argsort(-score):
-                if len(out) >= n or score[t] <= 0:
-                    break
-                word = names.get(int(t), "")
-                if len(word) < 4 or word in STOPWORDS or not word.isalpha() or passages[t] < 3:
-                    continue
-                out.append({"term": word, "passages": int(passages[t])})
-            self._topics[key] = out
-            return out
+            score = tf * idf**2  # idf squared: distinctive words over merely frequent ones
+            words = Counter(
+                w
+                for (text,) in library.db.execute("SELECT text FROM sentences WHERE speaker = ?", [name])
+                for w in _WORD.findall(text.lower())
+                if len(w) >= 4 and w not in STOPWORDS and w not in FILLER
+            )
+        common = [w for w, _ in words.most_common(3000)]
+        surface: dict[str, str] = {}
+        for word, stems in zip(common, tokens(common)):
+            if len(stems) == 1:
+                surface.setdefault(stems[0], word)  # the commonest word with this stem
+        names = dict(zip(lex.term_ids.tolist(), lex.term_names))
+        out = []
+        for t in np.argsort(-score):
+            if len(out) >= n or score[t] <= 0:
+                break
+            word = surface.get(names.get(int(t), ""))
+            if word is None or passages[t] < 3:
+                continue
+            out.append({"term": word, "passages": int(passages[t])})
+        self._topics[key] = out
+        return out
 
     def episodes(self) -> list[dict]:
         with self.library() as library:
             return library.episodes()
+
+    def episode_label(self, episode_id: int) -> str:
+        """How pages name an episode: "#398 Title", the title, or who the conversation is with."""
+        with self.library() as library:
+            state = self._state(library)
+            if self._labels is None or self._labels[0] != state:
+                labels = {}
+                for e in library.episodes():
+                    name = e["title"] or (f"Conversation with {', '.join(e['guests'])}" if e["guests"] else "")
+                    labels[e["id"]] = (f"#{e['number']} " if e["number"] else "") + (name or f"Episode {e['id']}")
+                self._labels = (state, labels)
+            return self._labels[1].get(episode_id, f"Episode {episode_id}")
 
     def episode(self, episode: str | int, *, sentences: bool = False) -> dict:
         from podtwin.errors import EpisodeNotFound

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from podtwin.api.openai import citation_url, position, reply_text
+from podtwin.api.openai import reply_text
 from podtwin.api.service import NotFound, Service, slug
 from podtwin.errors import PodtwinError
 from podtwin.search.query import KINDS
@@ -49,7 +49,7 @@ def highlighted(text: str, spans: list) -> Markup:
 def add_pages(app: FastAPI, service: Service) -> None:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.globals.update(clock=clock, slug=slug, citation_url=citation_url, position=position)
+    env.globals.update(clock=clock, slug=slug, episode_label=service.episode_label)
     env.filters["highlighted"] = highlighted
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -113,7 +113,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
             reply = service.ask(info["name"], question, earlier, channel="web", llm=app.state.llm)
         except PodtwinError as e:
             return page(request, "person.html", 400, person=info, reply=None, error=str(e))
-        pieces, citations = reply_text(reply)
+        _, citations = reply_text(reply, service.episode_label)
         return page(
             request,
             "person.html",

@@ -14,14 +14,6 @@ function el(tag, cls, text) {
   return node;
 }
 
-function position(c) {
-  if (c.start_s === null || c.start_s === undefined) return "char " + c.start_char;
-  const s = Math.floor(c.start_s);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
-  const ss = String(s % 60).padStart(2, "0");
-  return Math.floor(s / 3600) + ":" + mm + ":" + ss;
-}
-
 function render(box, reply, citations) {
   box.textContent = "";
   box.className = "answer" + (reply.abstained ? " abstained" : "") + (reply.declined_by_policy ? " declined" : "");
@@ -41,7 +33,7 @@ function render(box, reply, citations) {
     const ol = el("ol", "citations");
     for (const c of citations) {
       const li = el("li");
-      const a = el("a", null, c.speaker + ", " + (c.episode_number ? "#" + c.episode_number + " " : "") + (c.title || "") + ", " + position(c));
+      const a = el("a", null, c.speaker + ", " + c.episode + ", " + c.position);
       a.href = c.url;
       li.append(a, ": ", el("q", null, c.quote));
       ol.append(li);
