@@ -89,3 +89,18 @@ def test_resolve_episode_by_id_number_title_and_guest(tmp_path):
             resolve_episode(library, "e")
         with pytest.raises(EpisodeNotFound, match="no episode"):
             resolve_episode(library, "nobody")
+
+
+def test_index_generation_moves_with_indexed_data_only_and_across_connections(tmp_path):
+    from podtwin.search.query import library_generation
+
+    path = tmp_path / "g.db"
+    with Library(path) as a, Library(path) as b:
+        start = library_generation(a.db)
+        a.db.execute(
+            "INSERT INTO questions (person, question, reply, channel, asked_at) VALUES ('P', 'q', '{}', 'api', 'now')"
+        )
+        a.db.execute("INSERT INTO api_keys (name, digest, created_at) VALUES ('k', 'd', 'now')")
+        assert library_generation(a.db) == start  # logging questions must not reload search indexes
+        b.db.execute("INSERT INTO people (name) VALUES ('Someone')")
+        assert library_generation(a.db) == start + 1  # seen by the other connection

@@ -202,3 +202,17 @@ def test_calibration_fit_separates_and_thresholds():
     t, scores = best_threshold(p, y)
     assert scores["precision"] >= 0.9 and scores["recall"] >= 0.9
     assert ((p < t) == (y == 0)).mean() >= 0.95
+
+
+def test_sentence_vectors_are_kept_after_the_first_question(lex_library, tmp_path):
+    target = tmp_path / "copy.db"
+    with Library(lex_library) as source, Library(target) as copy:
+        source.db.backup(copy.db)
+    with Library(target) as library:
+        library.db.execute("DELETE FROM sentence_embeddings")
+        first = ask(library, "Mark Zuckerberg", "what is the metaverse?")
+        kept = library.db.execute("SELECT count(*) FROM sentence_embeddings").fetchone()[0]
+        assert first.citations and kept > 0
+        again = ask(library, "Mark Zuckerberg", "what is the metaverse?")
+        assert library.db.execute("SELECT count(*) FROM sentence_embeddings").fetchone()[0] == kept
+        assert [c.quote for c in again.citations] == [c.quote for c in first.citations]

@@ -97,14 +97,14 @@ class Service:
         self.embedder.embed_query("warm up")
         with self.library() as library:
             search_index(library)
+        self.people()
 
     # -- reading ------------------------------------------------------------------------
 
-    def _state(self, library: Library) -> tuple:
-        return tuple(library.db.execute("SELECT count(*), max(id) FROM sentences").fetchone()) + (
-            library.db.execute("SELECT count(*) FROM people").fetchone()[0],
-            library.db.total_changes,
-        )
+    def _state(self, library: Library) -> int:
+        from podtwin.search.query import library_generation
+
+        return library_generation(library.db)
 
     def people(self) -> list[dict]:
         """Everyone who speaks in the library, with slug, episodes and words (as `podtwin people --json`)."""

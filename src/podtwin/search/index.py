@@ -22,9 +22,16 @@ import numpy as np
 
 from podtwin.search.embed import MODEL_NAME
 from podtwin.search.lexical import store_terms, term_blobs
-from podtwin.search.passages import SentenceRow, build_passages
+from podtwin.search.passages import SentenceRow, build_passages, text_hash
 
-__all__ = ["IndexStatus", "embed_missing", "index_episode", "index_missing_episodes", "index_status"]
+__all__ = [
+    "IndexStatus",
+    "embed_missing",
+    "index_episode",
+    "index_missing_episodes",
+    "index_status",
+    "prune_sentence_vectors",
+]
 
 EMBED_CHUNK = 1024  # passages per committed batch (sorted by length inside it)
 
@@ -114,6 +121,24 @@ def embed_missing(
            GROUP BY text_hash ORDER BY min(id)""",
         [MODEL_NAME],
     ).fetchall()
+    return _embed_into(library, "embeddings", todo, embedder, on_progress, chunk, workers)
+
+
+def prune_sentence_vectors(library) -> int:
+    """Drop stored sentence vectors (kept by twins, twin.answer.sentence_vectors) whose text no
+    sentence has any more; returns how many."""
+    db = library.db
+    live = {text_hash(t) for (t,) in db.execute("SELECT text FROM sentences")}
+    gone = [(h,) for (h,) in db.execute("SELECT text_hash FROM sentence_embeddings") if h not in live]
+    if gone:
+        with library.atomic():
+            db.executemany("DELETE FROM sentence_embeddings WHERE text_hash = ?", gone)
+    return len(gone)
+
+
+def _embed_into(library, table: str, todo: list, embedder, on_progress, chunk: int, workers: int | None) -> int:
+    """Embed (hash, text) pairs into table in committed batches, in worker processes when large."""
+    db = library.db
     if not todo:
         return 0
     batches = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
@@ -137,7 +162,7 @@ def embed_missing(
         for batch, vectors in zip(batches, results, strict=True):
             with library.atomic():
                 db.executemany(
-                    "INSERT OR REPLACE INTO embeddings (text_hash, model, vector) VALUES (?, ?, ?)",
+                    f"INSERT OR REPLACE INTO {table} (text_hash, model, vector) VALUES (?, ?, ?)",
                     ((h, name, v.tobytes()) for (h, _), v in zip(batch, vectors, strict=True)),
                 )
             done += len(batch)

@@ -309,10 +309,10 @@ _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podtwin-embed")
 _cache_lock = threading.Lock()
 
 
-def _state(db: sqlite3.Connection) -> tuple:
-    """Changes whenever anything the search index holds may have changed."""
-    data_version = db.execute("PRAGMA data_version").fetchone()[0]
-    return (data_version, db.total_changes)
+def library_generation(db: sqlite3.Connection) -> int:
+    """Changes whenever anything the search index holds may have changed, by any connection
+    (a counter that triggers move, migration m009), and not when other tables are written."""
+    return db.execute("SELECT n FROM index_generation").fetchone()[0]
 
 
 _facts_cache: dict[str, tuple[tuple, dict]] = {}
@@ -323,7 +323,7 @@ def library_facts(library) -> dict:
     from podtwin.search.index import index_status
 
     key = str(library.path.resolve())
-    state = _state(library.db)
+    state = library_generation(library.db)
     cached = _facts_cache.get(key)
     if cached and cached[0] == state:
         return cached[1]
@@ -338,7 +338,7 @@ def library_facts(library) -> dict:
 def search_index(library) -> SearchIndex:
     """The library's passages in memory, loaded once and again only after the library changed."""
     key = str(library.path.resolve())
-    state = _state(library.db)
+    state = library_generation(library.db)
     with _cache_lock:
         cached = _index_cache.get(key)
         if cached and cached[0] == state:

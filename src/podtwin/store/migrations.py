@@ -292,3 +292,48 @@ def m007_service(db: sqlite3.Connection) -> None:
         CREATE INDEX questions_by_person ON questions (person, id);
         """,
     )
+
+
+@migration
+def m008_sentence_embeddings(db: sqlite3.Connection) -> None:
+    # Vectors of the sentences twins weigh for answers, keyed by text like the passages',
+    # kept as they are first embedded (twin.answer.sentence_vectors) rather than per question.
+    _run_script(
+        db,
+        """
+        CREATE TABLE sentence_embeddings (
+            text_hash TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL              -- float16, DIMENSIONS values
+        );
+        """,
+    )
+
+
+@migration
+def m009_index_generation(db: sqlite3.Connection) -> None:
+    # A counter that moves whenever something an in-memory index holds may have changed
+    # (passages, their vectors, who spoke which sentence, people, shows), and only then:
+    # a server that logs every question must not reload its search index after each one,
+    # and a change by another connection or process must still be seen.
+    watched = {
+        "passages": ("INSERT", "DELETE", "UPDATE"),
+        "embeddings": ("INSERT", "DELETE", "UPDATE"),
+        "sentences": ("INSERT", "DELETE", "UPDATE OF speaker, kind, text"),
+        "people": ("INSERT", "DELETE", "UPDATE"),
+        "aliases": ("INSERT", "DELETE", "UPDATE"),
+        "episodes": ("INSERT", "DELETE", "UPDATE"),
+    }
+    statements = [
+        "CREATE TABLE index_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+        "INSERT INTO index_generation VALUES (1, 0)",
+    ]
+    for table, events in watched.items():
+        for event in events:
+            name = f"generation_{table}_{event.split()[0].lower()}"
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN "
+                "UPDATE index_generation SET n = n + 1 WHERE id = 1; END"
+            )
+    for statement in statements:
+        db.execute(statement)

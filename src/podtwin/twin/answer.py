@@ -360,6 +360,43 @@ def nearest_topics(hits) -> list[str]:
     return out
 
 
+# -- sentence vectors ----------------------------------------------------------------------
+
+
+def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
+    """Vectors of sentences the answer weighs: stored ones from the library, the others
+    embedded now and stored for the next question that weighs them (a twin's popular
+    passages are embedded once, not per question)."""
+    import sqlite3
+
+    from podtwin.search.embed import DIMENSIONS
+    from podtwin.search.passages import text_hash
+
+    hashes = [text_hash(t) for t in texts]
+    unique = list(dict.fromkeys(hashes))
+    found: dict[str, bytes] = dict(
+        library.db.execute(
+            f"SELECT text_hash, vector FROM sentence_embeddings WHERE text_hash IN ({', '.join('?' * len(unique))})",
+            unique,
+        ).fetchall()
+    )
+    todo = [h for h in unique if h not in found]
+    if todo:
+        text_of = dict(zip(hashes, texts))
+        fresh = embedder.embed([text_of[h] for h in todo]).astype(np.float16)
+        found.update((h, v.tobytes()) for h, v in zip(todo, fresh))
+        try:
+            with library.atomic() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO sentence_embeddings (text_hash, model, vector) VALUES (?, ?, ?)",
+                    [(h, embedder.name, found[h]) for h in todo],
+                )
+        except sqlite3.OperationalError:
+            pass  # a read-only library: the vectors are used, just not kept
+    blob = b"".join(found[h] for h in hashes)
+    return np.frombuffer(blob, np.float16).reshape(len(texts), DIMENSIONS).astype(np.float32)
+
+
 # -- composing --------------------------------------------------------------------------------
 
 
@@ -400,7 +437,7 @@ def choose_spans(library, persona: Persona, hits, vector, embedder) -> list[dict
             candidates.append({"hit": h, "rank": rank, "idx": r[0], "row": r})
     if not candidates:
         return []
-    sims = embedder.embed([c["row"][5] for c in candidates]) @ vector
+    sims = sentence_vectors(library, [c["row"][5] for c in candidates], embedder) @ vector
     for c, s in zip(candidates, sims):
         # the passage's own rank counts too: a sentence alone says less than its passage
         c["score"] = float(s) - RANK_PENALTY * c["rank"]
