@@ -1,9 +1,9 @@
 """What the web app, the HTTP API and the MCP server do, over one library: each call returns
 the same JSON shapes as the CLI's `--json`.
 
-One SQLite connection serves every request, one at a time (a lock): a read takes a few
-milliseconds, and a single connection keeps the in-memory search index loaded once (its
-cache follows the connection's view of changes).
+Each server thread has its own SQLite connection, so requests run side by side (WAL: one
+writer at a time, readers never wait); the in-memory search index is shared between them,
+loaded once per library generation (search.query.library_generation).
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ def slug(name: str) -> str:
 class Service:
     def __init__(self, db_path: str | Path, *, limits: Limits | None = None, embedder=None) -> None:
         self.limits = limits or Limits()
-        self._library = Library(db_path, create=False, threads=True)
-        self._lock = threading.RLock()
+        Library(db_path, create=False).close()  # a clear error now if it is not a library; migrated
+        self._path = Path(db_path)
+        self._local = threading.local()
+        self._opened: list[Library] = []
+        self._opened_lock = threading.Lock()
         self._embedder = embedder
         self._people: tuple[tuple, list[dict]] | None = None
         self._labels: tuple[tuple, dict[int, str]] | None = None
@@ -72,15 +75,22 @@ class Service:
 
     @property
     def path(self) -> Path:
-        return self._library.path
+        return self._path
 
     def close(self) -> None:
-        self._library.close()
+        with self._opened_lock:
+            for library in self._opened:
+                library.close()
+            self._opened.clear()
 
     @contextmanager
     def library(self) -> Iterator[Library]:
-        with self._lock:
-            yield self._library
+        library = getattr(self._local, "library", None)
+        if library is None:
+            library = self._local.library = Library(self._path, create=False, threads=True)
+            with self._opened_lock:
+                self._opened.append(library)
+        yield library
 
     @property
     def embedder(self):
