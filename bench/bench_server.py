@@ -13,7 +13,8 @@ The script starts one server, `python -m podtwin.cli --db LIBRARY serve --port P
 port, waits until `GET /api/people` answers, and stops it at the end. Every ask is written
 to the library's `questions` table, so point it at a copy of the library.
 
-1. Warm-up, not counted: half of --warmup at the search rate, half at the ask rate.
+1. Warm-up, not counted: for --warmup seconds, one request at a time, searches and asks in
+   turn, ending on a search (the model, the search index, the per-person caches).
 2. `GET /api/search?q=...` at --search-rps for --seconds: the eval/search questions, in order.
 3. `POST /api/ask` at --ask-rps for --seconds: the eval/twin cases of kind answer, outside,
    false_premise and other_speaker, {"person": persona, "question": question}, in order.
@@ -23,25 +24,32 @@ to the library's `questions` table, so point it at a copy of the library.
 
 The load is open-loop: request i is due at start + i / rate whatever happened to the ones
 before it, and its latency runs from that due time, so a stalled server shows up as latency
-(no coordinated omission). At most --max-in-flight requests are outstanding: a request due
-while the cap is reached is not sent and counts as an error ("shed"), as do an answer other
-than 200, a transport error and no full answer within --timeout. Latency percentiles are
-over the requests answered 200. Achieved rate: answered 200 / max(--seconds, time from the
-first due time to the last answer). Reported alongside: the generator's own CPU seconds
+(no coordinated omission). At most --max-in-flight requests are outstanding, and a slot is
+freed only when its answer has arrived (not when the client gives up: the server would go on
+working on it), so the server's backlog is bounded too: a request due while the cap is
+reached is not sent and counts as an error ("shed"), as do an answer other than 200, a
+transport error and an answer later than --timeout ("late"). Latency percentiles are over
+the requests answered 200, late ones included. Achieved rate: answered 200 (late or not) /
+max(--seconds, time from the first due time to the last answer); after a phase the script
+waits for every outstanding answer, then for the server to go idle, before the next.
+Reported alongside: the generator's own CPU seconds
 (time.process_time), the server's CPU seconds (/proc/PID/stat), the load average, and the
 server's peak RSS (VmHWM).
 
 --server-timing (a diagnostic, not the measurement): the server is started from a small
 wrapper instead, the same app and settings as `podtwin serve` plus an ASGI middleware that
 times each request inside the server (from the app receiving it to the last byte handed to
-uvicorn), the wait for and the hold of the service's library lock, and rebuilds of the
-search index and of the people summary; the table then gets server-side figures per phase.
+uvicorn), the wait for the service's library (its lock, where there is one) and the time
+holding it, and rebuilds of the search index and of the people summary; the table then
+gets server-side figures per phase.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import itertools
 import json
 import os
 import platform
@@ -92,14 +100,14 @@ def add(key, seconds):
 
 class TimedService(Service):
     @contextmanager
-    def library(self):
+    def library(self):  # waiting: for the lock, or to open this thread's connection
         outer = getattr(depth, "n", 0) == 0
         t0 = time.perf_counter()
-        with self._lock:
+        with super().library() as library:
             t1 = time.perf_counter()
             depth.n = getattr(depth, "n", 0) + 1
             try:
-                yield self._library
+                yield library
             finally:
                 depth.n -= 1
                 if outer:
@@ -213,6 +221,14 @@ def proc_cpu(pid: int) -> float:
         return 0.0
 
 
+def die_with_parent() -> None:
+    """In the server: get SIGTERM when the script dies, however it dies (Linux prctl)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())  # whatever the script's mask, the server's is clear
+
+
 class Server:
     def __init__(self, library: Path, timed: bool) -> None:
         self.port = free_port()
@@ -224,7 +240,7 @@ class Server:
             cmd = [sys.executable, "-m", "podtwin.cli", "--db", str(library), "serve"]
             cmd += ["--port", str(self.port), "--rate-limit", "0"]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     def log_tail(self) -> str:
         self.log.flush()
@@ -248,7 +264,7 @@ class Server:
     def cpu(self) -> float:
         return proc_cpu(self.proc.pid)
 
-    async def settle(self, idle: float = 0.05, most: float = 180.0) -> float:
+    async def settle(self, idle: float = 0.05, most: float = 60.0) -> float:
         """Wait until the server is idle (under idle CPU seconds per second over half a second),
         so work left from one phase (answers to requests given up on) does not land on the next."""
         start = time.perf_counter()
@@ -307,21 +323,24 @@ async def open_loop(client: httpx.AsyncClient, make, rps: float, seconds: float,
     async def one(i: int, due: float) -> None:
         nonlocal in_flight, last_done
         method, url, kwargs = make(i)
+        status = None
         try:
-            async with asyncio.timeout(args.timeout):
-                r = await client.request(method, url, **kwargs)
-            outcome = "ok" if r.status_code == 200 else f"http {r.status_code}"
+            async with asyncio.timeout(args.give_up):
+                status = (await client.request(method, url, **kwargs)).status_code
+            outcome = "ok" if status == 200 else f"http {status}"
         except TimeoutError:
-            outcome = "timeout"
+            outcome = f"no answer in {args.give_up:g} s"
         except httpx.HTTPError as e:
             outcome = type(e).__name__
         finally:
             in_flight -= 1
         now = loop.time()
         last_done = max(last_done, now)
-        outcomes[outcome] += 1
-        if outcome == "ok":
+        if status == 200:
             latencies.append((now - due) * 1000)
+            if now - due > args.timeout:  # answered, but too late: an error
+                outcome = f"late (> {args.timeout:g} s)"
+        outcomes[outcome] += 1
 
     cpu0, load0 = time.process_time(), os.getloadavg()[0]
     start = loop.time() + 0.02
@@ -343,8 +362,9 @@ async def open_loop(client: httpx.AsyncClient, make, rps: float, seconds: float,
     ok = outcomes.pop("ok", 0)
     return {
         "target_rps": rps,
-        "achieved_rps": round(ok / wall, 1),
+        "achieved_rps": round(len(latencies) / wall, 1),
         "requests": n,
+        "answered_200": len(latencies),
         "ok": ok,
         "errors": sum(outcomes.values()),
         "error_kinds": dict(outcomes),
@@ -369,7 +389,7 @@ async def first_tokens(client: httpx.AsyncClient, chats: list[tuple[str, str]], 
         first = None
         outcome = "no content"
         try:
-            async with asyncio.timeout(args.timeout):
+            async with asyncio.timeout(args.give_up):
                 async with client.stream("POST", "/v1/chat/completions", json=body) as r:
                     if r.status_code != 200:
                         outcome = f"http {r.status_code}"
@@ -387,19 +407,22 @@ async def first_tokens(client: httpx.AsyncClient, chats: list[tuple[str, str]], 
                                 first = (loop.time() - t0) * 1000
                                 outcome = "ok"
         except TimeoutError:
-            outcome = "timeout"
+            outcome = f"no answer in {args.give_up:g} s"
         except httpx.HTTPError as e:
             outcome = type(e).__name__
-        outcomes[outcome] += 1
-        if outcome == "ok":
+        if first is not None:
             firsts.append(first)
             totals.append((loop.time() - t0) * 1000)
+            if outcome == "ok" and totals[-1] > args.timeout * 1000:
+                outcome = f"late (> {args.timeout:g} s)"
+        outcomes[outcome] += 1
     wall = loop.time() - start
     ok = outcomes.pop("ok", 0)
     return {
         "target_rps": None,
-        "achieved_rps": round(ok / wall, 1),
+        "achieved_rps": round(len(totals) / wall, 1),
         "requests": len(chats),
+        "answered_200": len(totals),
         "ok": ok,
         "errors": sum(outcomes.values()),
         "error_kinds": dict(outcomes),
@@ -411,11 +434,14 @@ async def first_tokens(client: httpx.AsyncClient, chats: list[tuple[str, str]], 
     }
 
 
-def server_side(records: list[dict]) -> dict:
+def server_side(records: list[dict], wall: float) -> dict:
     """Server-side figures of one phase from the timing wrapper's records."""
     out: dict = {"requests": len(records)}
     for key in ("total_ms", "lock_wait_ms", "lock_held_ms"):
         out[key.removesuffix("_ms")] = summary_ms([r.get(key, 0.0) for r in records if "total_ms" in r])
+    held = sum(r.get("lock_held_ms", 0.0) for r in records) / 1000
+    out["lock_held_total_s"] = round(held, 2)
+    out["lock_busy_share"] = round(held / wall, 2)  # of the phase's wall time
     for key in ("index_build_ms", "people_summary_ms"):
         times = [r[key] for r in records if key in r]
         out[key.removesuffix("_ms")] = {
@@ -430,14 +456,15 @@ async def run(args, server: Server) -> dict:
     queries = search_queries()
     cases = ask_cases()
     limits = httpx.Limits(max_connections=args.max_in_flight, max_keepalive_connections=args.max_in_flight)
-    timeout = httpx.Timeout(args.timeout, pool=args.timeout)
+    timeout = httpx.Timeout(args.give_up)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=timeout, trust_env=False) as client:
         r = await client.get("/v1/models")
         r.raise_for_status()
         slugs = {m["name"]: m["id"] for m in r.json()["data"]}
         missing = sorted({p for p, _ in cases} - set(slugs))
         if missing:
-            print(f"note: {len(missing)} personas not in the library's models: {', '.join(missing[:5])}")
+            names = ", ".join(missing[:5])
+            print(f"note: {len(missing)} personas are no /v1/models name, so chats name them as written: {names}")
 
         def search(i: int):
             return "GET", "/api/search?q=" + quote(queries[i % len(queries)]), {}
@@ -452,15 +479,18 @@ async def run(args, server: Server) -> dict:
             return (await client.get("/_bench/timings")).json()
 
         phases: dict[str, dict] = {}
-        half = args.warmup / 2
-        warm = [await open_loop(client, search, args.search_rps, half, args)]
-        warm.append(await open_loop(client, ask, args.ask_rps, half, args))
+        warm: Counter[tuple] = Counter()
+        start = time.perf_counter()
+        for i in itertools.count():
+            last = time.perf_counter() - start >= args.warmup
+            for make in (search,) if last else (search, ask):
+                method, url, kwargs = make(i)
+                warm[(make.__name__, (await client.request(method, url, **kwargs)).status_code)] += 1
+            if last:
+                break
         await timings()
-        print(
-            f"warm-up ({args.warmup:g} s, not counted): {sum(w['ok'] for w in warm)} answered, "
-            f"{sum(w['errors'] for w in warm)} errors",
-            flush=True,
-        )
+        took = time.perf_counter() - start
+        print(f"warm-up ({took:.1f} s, not counted): {dict(warm)} (kind, status): count", flush=True)
         plan = [
             ("search", lambda: open_loop(client, search, args.search_rps, args.seconds, args)),
             ("ask", lambda: open_loop(client, ask, args.ask_rps, args.seconds, args)),
@@ -475,9 +505,9 @@ async def run(args, server: Server) -> dict:
             result["server_cpu_s"] = round(server.cpu() - cpu0, 2)
             result["settle_before_s"] = round(settled, 1)
             if args.server_timing:
-                result["server_side"] = server_side(await timings())
+                result["server_side"] = server_side(await timings(), result["wall_s"])
             phases[name] = result
-            print(f"{name}: done ({result['ok']} answered, {result['errors']} errors)", flush=True)
+            print(f"{name}: done ({result['answered_200']} answered 200, {result['errors']} errors)", flush=True)
     return phases
 
 
@@ -522,10 +552,12 @@ def print_table(result: dict) -> None:
             ib, ps = s["index_build"], s["people_summary"]
             print(
                 f"{name} server-side ({s['requests']} requests) p50/p99/max ms: in the server {trio(t)}, "
-                f"waiting for the library lock {trio(w)}, holding it {trio(h)}; search index rebuilt "
+                f"waiting for the library {trio(w)}, holding it {trio(h)} (held {s['lock_busy_share']:.0%} of the "
+                f"phase, summed over requests); search index rebuilt "
                 f"{ib['count']}x ({ib['total_s']} s, p50 {ib['p50_ms']} ms), people summary rebuilt "
                 f"{ps['count']}x ({ps['total_s']} s, p50 {ps['p50_ms']} ms)"
             )
+    print(f"code: {result['code']}; server: {result['server']}")
     print(f"server peak RSS (VmHWM): {result['server_peak_rss_mb']} MB; ready in {result['server_ready_s']} s")
     targets = ", ".join(f"{k} {v}" for k, v in result["targets"].items())
     print(f"targets: {targets}")
@@ -542,6 +574,17 @@ def verdicts(phases: dict) -> dict:
     return out
 
 
+def code_state() -> str:
+    """The commit, and a digest of uncommitted changes under src/ if any (the server runs the tree)."""
+    try:
+        git = ["git", "-C", str(ROOT)]
+        head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        diff = subprocess.run(git + ["diff", "HEAD", "--", "src"], capture_output=True).stdout
+    except OSError:
+        return "unknown"
+    return head + (f" + uncommitted src changes {hashlib.sha256(diff).hexdigest()[:12]}" if diff else "")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--library", type=Path, default=ROOT / "corpus.db", help="a copy: the server writes to it")
@@ -551,12 +594,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds, not counted")
     ap.add_argument("--chats", type=int, default=30, help="sequential streamed chats for time to first token")
     ap.add_argument("--max-in-flight", type=int, default=64)
-    ap.add_argument("--timeout", type=float, default=10.0, help="seconds for a full answer")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds: an answer later than this is an error")
+    ap.add_argument("--give-up", type=float, default=900.0, help="seconds: stop waiting for an answer")
     ap.add_argument("--server-timing", action="store_true", help="diagnostic: the timed wrapper, not `podtwin serve`")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     if not args.library.exists():
         sys.exit(f"no library at {args.library}: build one with `make corpus.db`, and point this at a copy")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server is stopped below
+    code = code_state()
     server = Server(args.library.resolve(), args.server_timing)
     try:
         ready = server.wait_ready()
@@ -569,10 +615,12 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "library": str(args.library),
+        "code": code,
         "server": "timed wrapper (diagnostic)" if args.server_timing else "podtwin serve",
         "seconds": args.seconds,
         "max_in_flight": args.max_in_flight,
         "timeout_s": args.timeout,
+        "give_up_s": args.give_up,
         "server_ready_s": round(ready, 1),
         "server_peak_rss_mb": round(peak / 2**20),
         "phases": phases,
