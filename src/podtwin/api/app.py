@@ -10,8 +10,10 @@ from __future__ import annotations
 import pathlib
 import threading
 import time
+from contextlib import asynccontextmanager
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -107,14 +109,23 @@ def create_app(
     private: bool = False,
     limits: Limits | None = None,
     llm: str | None = None,
+    workers: int = 4,
 ) -> FastAPI:
     """The app over one library (a path, or a Service already open).
 
     private: reads and chat need an API key too; llm: an OpenAI-compatible endpoint that
-    rewrites answers (generative mode), else answers are extractive."""
+    rewrites answers (generative mode), else answers are extractive; workers: requests
+    handled at once (more only add switching between threads: the work is CPU-bound)."""
     service = library if isinstance(library, Service) else Service(library, limits=limits)
     limits = service.limits
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = workers
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="podtwin",
         version="0.1.0",
         description="AI twins of a podcast's host and guests, answering in their own recorded words, every "
@@ -219,8 +230,6 @@ def create_app(
     async def api_upload(file: Annotated[UploadFile, File(description="A transcript file")]) -> dict:
         """Ingest an uploaded transcript (needs an API key); bad files are refused with the reason."""
         data = await file.read(limits.upload_bytes + 1)
-        import anyio
-
         return await anyio.to_thread.run_sync(service.upload, file.filename or "upload", data)
 
     from podtwin.api.openai import add_openai_routes

@@ -19,12 +19,14 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
         private: Annotated[bool, typer.Option(help="Reads and chat need an API key too.")] = False,
         rate_limit: Annotated[int, typer.Option(help="Requests per minute per client address (0: no limit).")] = 1200,
+        workers: Annotated[int, typer.Option(help="Requests handled at once (threads).")] = 4,
         llm: Annotated[
             str | None, typer.Option(envvar="PODTWIN_LLM", help="OpenAI-compatible endpoint for generative answers.")
         ] = None,
     ) -> None:
         """Serve the web app, the JSON API (/api, spec at /docs) and OpenAI-compatible chat (/v1)."""
         import uvicorn
+        from threadpoolctl import threadpool_limits
 
         from podtwin.api.app import create_app
         from podtwin.api.service import Limits, Service
@@ -33,8 +35,12 @@ def register(app: typer.Typer) -> None:
             pass
         with reported_errors():
             service = Service(ctx.obj["db"], limits=Limits(requests_per_minute=rate_limit))
+            # requests run side by side, each on one core: a second thread per matrix product
+            # or query embedding only adds waiting (OpenBLAS threads spin while idle)
+            threadpool_limits(1, user_api="blas")
+            service.embedder.query_threads = 1
             service.warm()
-            app = create_app(service, private=private, llm=llm)
+            app = create_app(service, private=private, llm=llm, workers=workers)
         console.print(f"podtwin serving {service.path} at http://{host}:{port}", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
