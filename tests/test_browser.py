@@ -37,6 +37,7 @@ QUESTION = "what do you think about open sourcing AI models?"
 ANSWER_MS = 60_000  # a twin's answer (retrieval and span choice) on a slow machine
 SHOTS = os.environ.get("PODTWIN_SCREENSHOTS")
 DEEP_LINK = re.compile(r"^/episodes/(\d+)#s-(\d+)$")
+CITE_LINK = re.compile(r"^/episodes/(\d+)\?cite=(\d+)-(\d+)#s-(\d+)$")
 
 # Records every text the page puts into a paragraph as one text node, in order: that is what
 # chat.js does while the answer streams (text.textContent += delta). The final render builds
@@ -133,7 +134,7 @@ def check_answer(page: Page, reply: dict, citations: list[dict]) -> None:
     expect(links).to_have_count(len(citations))
     hrefs = [links.nth(i).get_attribute("href") for i in range(len(citations))]
     assert hrefs == [c["url"] for c in citations]
-    assert all(DEEP_LINK.match(h) for h in hrefs), hrefs
+    assert all(CITE_LINK.match(h) for h in hrefs), hrefs
     expect(answer.locator("ol.citations q")).to_have_text([words(c["quote"]) for c in citations])
     refs = answer.locator("a.ref")
     cited = [p["citation"] for p in reply["parts"] if p["citation"] is not None]
@@ -145,12 +146,17 @@ def check_answer(page: Page, reply: dict, citations: list[dict]) -> None:
 
 
 def check_deep_link(page: Page, quote: str, href: str) -> None:
-    """The page is the cited episode at the cited sentence, the first of the quote."""
-    episode, index = DEEP_LINK.match(href).groups()
-    expect(page).to_have_url(re.compile(rf"/episodes/{episode}#s-{index}$"))
+    """The page is the cited episode at the cited sentence, the first of the quote, and the
+    sentences marked as cited are the quote."""
+    episode, first, last, index = CITE_LINK.match(href).groups()
+    assert index == first
+    expect(page).to_have_url(re.compile(rf"/episodes/{episode}\?cite={first}-{last}#s-{index}$"))
+    marked = page.locator(".sentence.cited")
+    expect(marked).to_have_count(int(last) - int(first) + 1)
+    assert words(" ".join(marked.all_text_contents())) == words(quote)
     sentence = page.locator(f'[id="s-{index}"]')
     expect(sentence).to_have_count(1)
-    expect(sentence).to_have_class("sentence")
+    expect(sentence).to_have_class(re.compile(r"\bsentence\b"))
     assert sentence.evaluate("el => el.matches(':target')")
     expect(sentence).to_be_visible()
     expect(sentence).to_be_in_viewport()
@@ -226,7 +232,7 @@ def test_ask_without_javascript(context_for, live_server) -> None:
     links = answer.locator("ol.citations > li > a")
     expect(links.first).to_be_visible()
     hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
-    assert all(DEEP_LINK.match(h) for h in hrefs), hrefs
+    assert all(CITE_LINK.match(h) for h in hrefs), hrefs
     assert page.locator("#history").input_value() == QUESTION  # the next question carries it
 
     first = answer.locator("ol.citations > li").first

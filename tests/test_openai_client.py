@@ -25,7 +25,7 @@ def test_cited_answer_from_mark_zuckerberg(client):
     assert citations and all(c["speaker"] == "Mark Zuckerberg" for c in citations)
     assert "[1]" in text and "References:" in text and r.model_extra["podtwin"]["disclosure"] in text
     first = citations[0]
-    assert first["n"] == 1 and first["url"].startswith(f"/episodes/{first['episode_id']}#s-")
+    assert first["n"] == 1 and first["url"].startswith(f"/episodes/{first['episode_id']}?cite={first['sentence']}-")
     assert " ".join(first["quote"].split())[:40] in text
 
 

@@ -55,8 +55,11 @@ class ChatRequest(BaseModel):
 
 
 def citation_url(c: dict) -> str:
-    at = f"#s-{c['sentence']}" if c.get("sentence") is not None else ""
-    return f"/episodes/{c['episode_id']}{at}"
+    """The cited sentences on their episode's page: marked (?cite=first-last), scrolled to."""
+    if c.get("sentence") is None:
+        return f"/episodes/{c['episode_id']}"
+    last = c.get("last_sentence", c["sentence"])
+    return f"/episodes/{c['episode_id']}?cite={c['sentence']}-{last}#s-{c['sentence']}"
 
 
 def position(c: dict) -> str:

@@ -69,6 +69,7 @@ class Citation:
     start_s: float | None
     quote: str
     sentence: int | None = None  # the episode's index of the first cited sentence (deep links)
+    last_sentence: int | None = None  # ... and of the last
 
 
 @dataclass
@@ -506,7 +507,7 @@ def _span(db, group: list[dict]) -> dict | None:
         "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, row_a[6]]
     ).fetchone()[0]
     citation = Citation(
-        h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote, sentence=row_a[0]
+        h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote, row_a[0], row_b[0]
     )
     return {"text": text, "citation": citation}
 

@@ -124,7 +124,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         )
 
     @app.get("/episodes/{episode_id}", response_class=HTMLResponse, include_in_schema=False)
-    def episode_page(request: Request, episode_id: int):
+    def episode_page(request: Request, episode_id: int, cite: Annotated[str, Query(max_length=40)] = ""):
         if (denied := allowed(request)) is not None:
             return denied
         try:
@@ -151,7 +151,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
             for t in b["turns"]
             if len(t["sentences"]) >= 4 or b["kind"] != "conversation"
         ]
-        return page(request, "episode.html", episode=info, blocks=blocks, marks=marks[:300])
+        cited = re.fullmatch(r"(\d+)-(\d+)", cite)  # the sentences a twin's citation quotes
+        first, last = (int(cited[1]), int(cited[2])) if cited else (-1, -2)
+        return page(request, "episode.html", episode=info, blocks=blocks, marks=marks[:300], cited=(first, last))
 
     @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
     def search_page(
