@@ -153,6 +153,9 @@ def test_private_library_needs_a_key_to_read(library_copy):
         assert c.get("/api/people").status_code == 401
         assert c.get("/", follow_redirects=False).status_code == 401
         assert c.get("/api/people", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        for elsewhere in ("//evil.example", "https://evil.example/", "//evil"):  # never off the site
+            r = c.post("/creator/login", data={"key": key, "next": elsewhere}, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/creator"
         assert c.post("/creator/login", data={"key": key, "next": "/"}, follow_redirects=False).status_code == 303
         assert c.get("/").status_code == 200  # the login set the cookie
     service.close()

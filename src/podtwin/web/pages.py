@@ -198,7 +198,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     def login(request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/creator"):
         if not service.verify_key(key):
             return page(request, "login.html", 401, next=next, error="That key is not valid.")
-        target = next if re.fullmatch(r"/[\w/\-]*", next) else "/creator"  # only a path of this site
+        target = next if re.fullmatch(r"/(?!/)[\w/\-]*", next) else "/creator"  # a path of this site, not //host
         response = RedirectResponse(target, 303)
         response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict", max_age=30 * 86400)
         return response
