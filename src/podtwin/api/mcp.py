@@ -69,14 +69,13 @@ def build_server(service: Service) -> MCPServer:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:
-        # Load the model and index while the client finishes its handshake; holding the
-        # service's lock makes the first tool call wait for it rather than load it twice.
+        # Load the model and index while the client finishes its handshake (an early tool
+        # call waits on the search index's own cache lock rather than load it twice).
         def warm() -> None:
-            with service.library():
-                try:
-                    service.warm()
-                except PodtwinError as e:  # the tools that need the model will report it
-                    log.warning("podtwin: %s", e)
+            try:
+                service.warm()
+            except PodtwinError as e:  # the tools that need the model will report it
+                log.warning("podtwin: %s", e)
 
         threading.Thread(target=warm, name="podtwin-warm", daemon=True).start()
         yield
@@ -144,5 +143,4 @@ def run_stdio(db_path: Path) -> None:
     try:
         build_server(service).run("stdio")
     finally:
-        with service.library():  # not under a warm-up still reading
-            service.close()
+        service.close()
