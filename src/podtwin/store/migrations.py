@@ -319,7 +319,8 @@ def m009_index_generation(db: sqlite3.Connection) -> None:
     watched = {
         "passages": ("INSERT", "DELETE", "UPDATE"),
         "embeddings": ("INSERT", "DELETE", "UPDATE"),
-        "sentences": ("INSERT", "DELETE", "UPDATE OF speaker, kind, text"),
+        # sentences: only edits in place; writing an episode rewrites its passages too
+        "sentences": ("UPDATE OF speaker, kind, text",),
         "people": ("INSERT", "DELETE", "UPDATE"),
         "aliases": ("INSERT", "DELETE", "UPDATE"),
         "episodes": ("INSERT", "DELETE", "UPDATE"),
