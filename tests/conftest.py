@@ -89,15 +89,25 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, lex_library):
-    """A running server over a copy of the lex library (tests may write to it), with an API key."""
+def lex_copy(tmp_path_factory, lex_library):
+    """make(name) -> (path, API key): a copy of the lex library of its own, for tests that write
+    (questions logged, personas, uploads). SQLite's backup, so the copy holds what the WAL holds."""
     from podtwin.store.keys import create_key
 
-    db = tmp_path_factory.mktemp("served") / "served.db"
-    with Library(lex_library) as source, Library(db) as target:
-        source.db.backup(target.db)
-    with Library(db) as library:
-        key = create_key(library.db, "tests")
+    def make(name: str) -> tuple[Path, str]:
+        db = tmp_path_factory.mktemp(name) / f"{name}.db"
+        with Library(lex_library) as source, Library(db) as target:
+            source.db.backup(target.db)
+            key = create_key(target.db, "tests")
+        return db, key
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_server(lex_copy):
+    """A running server over a copy of the lex library (tests may write to it), with an API key."""
+    db, key = lex_copy("served")
     server = LiveServer(db, key)
     yield server
     server.stop()

@@ -18,13 +18,8 @@ Grace Hopper: It turned symbolic code into machine code, so people could write p
 
 
 @pytest.fixture(scope="module")
-def library_copy(tmp_path_factory, lex_library):
-    db = tmp_path_factory.mktemp("api") / "api.db"
-    with Library(lex_library) as source, Library(db) as target:
-        source.db.backup(target.db)
-    with Library(db) as library:
-        key = create_key(library.db, "tests")
-    return db, key
+def library_copy(lex_copy):
+    return lex_copy("api")
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +132,17 @@ def test_upload_stays_in_the_library_folder_and_pages_escape_transcripts(client,
 
 def test_limits_on_size_and_rate(library_copy):
     db, _ = library_copy
-    service = Service(db, limits=Limits(request_bytes=2000, requests_per_minute=5))
+    service = Service(db, limits=Limits(request_bytes=2000, requests_per_minute=6))
     with TestClient(create_app(service)) as c:
         big = c.post("/api/ask", json={"person": "mark-zuckerberg", "question": "y" * 900, "history": ["z" * 900] * 3})
         assert big.status_code == 413
+        # no Content-Length (a chunked body): refused once the bytes read pass the limit
+        chunked = c.post(
+            "/api/ask",
+            content=iter([b'{"person": "mark-zuckerberg", "question": "', b"y" * 3000, b'"}']),
+            headers={"content-type": "application/json"},
+        )
+        assert chunked.status_code == 413
         codes = [c.get("/api/episodes").status_code for _ in range(6)]
         assert codes[:4] == [200] * 4 and 429 in codes[4:]
     service.close()

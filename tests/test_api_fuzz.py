@@ -11,17 +11,11 @@ from schemathesis.generation import GenerationMode
 
 from podtwin.api.app import create_app
 from podtwin.api.service import Limits, Service
-from podtwin.store.keys import create_key
-from podtwin.store.library import Library
 
 
 @pytest.fixture(scope="module")
-def schema(tmp_path_factory, lex_library):
-    db = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    with Library(lex_library) as source, Library(db) as target:
-        source.db.backup(target.db)
-    with Library(db) as library:
-        key = create_key(library.db, "fuzz")
+def schema(lex_copy):
+    db, key = lex_copy("fuzz")
     service = Service(db, limits=Limits(requests_per_minute=0))
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(service))
     schema.key = key  # writes are fuzzed too, past the key check

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -63,12 +62,10 @@ async def connect(db: Path, errlog, transport_errors: list) -> AsyncIterator[Cli
 
 
 @pytest.fixture(scope="module")
-def server(lex_library, tmp_path_factory) -> Iterator[Server]:
+def server(lex_copy) -> Iterator[Server]:
     """One server for the module, on a copy of the lex library (ask_twin logs its questions)."""
-    folder = tmp_path_factory.mktemp("mcp")
-    db = folder / "lex.db"
-    shutil.copy(lex_library, db)
-    errlog = folder / "stderr.log"
+    db, _ = lex_copy("mcp")
+    errlog = db.parent / "stderr.log"
     with errlog.open("w") as err, start_blocking_portal() as portal:
         transport_errors: list[Exception] = []
         with portal.wrap_async_context_manager(connect(db, err, transport_errors)) as session:

@@ -204,10 +204,10 @@ def test_calibration_fit_separates_and_thresholds():
     assert ((p < t) == (y == 0)).mean() >= 0.95
 
 
-def test_sentence_vectors_are_kept_after_the_first_question(lex_library, tmp_path):
-    target = tmp_path / "copy.db"
-    with Library(lex_library) as source, Library(target) as copy:
-        source.db.backup(copy.db)
+def test_sentence_vectors_are_kept_after_the_first_question(lex_copy):
+    from podtwin.search.index import embed_missing
+
+    target, _ = lex_copy("vectors")
     with Library(target) as library:
         library.db.execute("DELETE FROM sentence_embeddings")
         first = ask(library, "Mark Zuckerberg", "what is the metaverse?")
@@ -216,3 +216,7 @@ def test_sentence_vectors_are_kept_after_the_first_question(lex_library, tmp_pat
         again = ask(library, "Mark Zuckerberg", "what is the metaverse?")
         assert library.db.execute("SELECT count(*) FROM sentence_embeddings").fetchone()[0] == kept
         assert [c.quote for c in again.citations] == [c.quote for c in first.citations]
+        # a vector whose text no sentence holds any more is dropped with the index's upkeep
+        library.db.execute("INSERT INTO sentence_embeddings VALUES ('gone', 'm', x'00')")
+        embed_missing(library)
+        assert library.db.execute("SELECT count(*) FROM sentence_embeddings").fetchone()[0] == kept

@@ -7,6 +7,7 @@ uploads) need an API key (`podtwin keys create`).
 
 from __future__ import annotations
 
+import json
 import pathlib
 import threading
 import time
@@ -17,6 +18,7 @@ import anyio
 from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podtwin.api.service import Limits, NotFound, Service
 from podtwin.errors import PodtwinError
@@ -55,17 +57,28 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _send_json(send, 413, {"error": f"request body over {self.limit:,} bytes"})
-        seen = 0
+        seen, refused = 0, False
 
+        # A body without a length (chunked) is counted as it arrives: past the limit the 413
+        # goes out at once, the app is told the client left, and what it does after is dropped.
         async def limited():
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(413, f"request body over {self.limit:,} bytes")
-            return message
+            if seen > self.limit and not refused:
+                refused = True
+                await _send_json(send, 413, {"error": f"request body over {self.limit:,} bytes"})
+            return {"type": "http.disconnect"} if refused else message
 
-        return await self.app(scope, limited, send)
+        async def unless_refused(message) -> None:
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, limited, unless_refused)
+        except Exception:
+            if not refused:
+                raise
 
 
 class RateLimit:
@@ -93,8 +106,6 @@ class RateLimit:
 
 
 async def _send_json(send, status: int, body: dict, retry: bool = False) -> None:
-    import json
-
     data = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     if retry:
@@ -151,17 +162,24 @@ def create_app(
 
     app.state.writer, app.state.reader, app.state.key_of = writer, reader, key_of
 
+    app.state.error_page = None  # set by the web app: (request, status, message) -> a page
+
+    def error(request: Request, status: int, message: str, headers=None):
+        if app.state.error_page is not None and not request.url.path.startswith(("/api/", "/v1/")):
+            return app.state.error_page(request, status, message)
+        return JSONResponse({"error": message}, status, headers=headers)
+
     @app.exception_handler(NotFound)
     async def not_found(request: Request, e: NotFound):
-        return JSONResponse({"error": str(e)}, 404)
+        return error(request, 404, str(e))
 
     @app.exception_handler(PodtwinError)
     async def bad_input(request: Request, e: PodtwinError):
-        return JSONResponse({"error": str(e)}, 400)
+        return error(request, 400, str(e))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, e: HTTPException):
-        return JSONResponse({"error": e.detail}, e.status_code, headers=e.headers)
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's and the router's own (404, 405)
+    async def http_error(request: Request, e: StarletteHTTPException):
+        return error(request, e.status_code, str(e.detail), e.headers)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from podtwin.api.service import NotFound, Service, slug
 from podtwin.errors import PodtwinError
+from podtwin.search.query import clock
 
 __all__ = ["add_openai_routes", "reply_text"]
 
@@ -65,8 +66,7 @@ def citation_url(c: dict) -> str:
 def position(c: dict) -> str:
     """A citation's place: its time, or (for a transcript without times) its sentence number."""
     if c.get("start_s") is not None:
-        s = int(c["start_s"])
-        return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+        return clock(c["start_s"])
     if c.get("sentence") is not None:
         return f"sentence {c['sentence'] + 1:,}"
     return f"char {c['start_char']:,}"

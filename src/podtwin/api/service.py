@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.errors import PodtwinError
+from podtwin.search.query import library_generation
 from podtwin.store.library import Library, resolve_episode
 
 __all__ = ["Limits", "NotFound", "Service", "slug"]
 
-# Transcript formats an upload may be (formats/ reads them); anything else is refused.
 # Words of talk, not of topics: never shown as what someone talked about most.
 FILLER = frozenset(
     """actually really thing things kind sort mean know think like just yeah okay right feel want going gonna
@@ -36,6 +36,7 @@ FILLER = frozenset(
 )
 _WORD = re.compile(r"[a-z][a-z']+")
 
+# Transcript formats an upload may be (formats/ reads them); anything else is refused.
 UPLOAD_SUFFIXES = (".txt", ".md", ".srt", ".vtt", ".json", ".html", ".htm")
 
 
@@ -46,7 +47,7 @@ class Limits:
     search_results: int = 50
     upload_bytes: int = 5_000_000
     request_bytes: int = 6_000_000
-    requests_per_minute: int = 6000  # per client address; a public twin, not a bottomless one
+    requests_per_minute: int = 1200  # per client address; a public twin, not a bottomless one
     recent_questions: int = 50
 
 
@@ -69,8 +70,8 @@ class Service:
         self._opened: list[Library] = []
         self._opened_lock = threading.Lock()
         self._embedder = embedder
-        self._people: tuple[tuple, list[dict]] | None = None
-        self._labels: tuple[tuple, dict[int, str]] | None = None
+        self._people: tuple[int, list[dict]] | None = None  # (library generation, rows)
+        self._labels: tuple[int, dict[int, str]] | None = None
         self._topics: dict[tuple, list[dict]] = {}
 
     @property
@@ -111,17 +112,12 @@ class Service:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _state(self, library: Library) -> int:
-        from podtwin.search.query import library_generation
-
-        return library_generation(library.db)
-
     def people(self) -> list[dict]:
         """Everyone who speaks in the library, with slug, episodes and words (as `podtwin people --json`)."""
         from podtwin.store.people import people_summary
 
         with self.library() as library:
-            state = self._state(library)
+            state = library_generation(library.db)
             if self._people is None or self._people[0] != state:
                 rows = [{**p, "slug": slug(p["name"])} for p in people_summary(library.db)]
                 self._people = (state, rows)
@@ -207,7 +203,7 @@ class Service:
     def episode_label(self, episode_id: int) -> str:
         """How pages name an episode: "#398 Title", the title, or who the conversation is with."""
         with self.library() as library:
-            state = self._state(library)
+            state = library_generation(library.db)
             if self._labels is None or self._labels[0] != state:
                 labels = {}
                 for e in library.episodes():
@@ -344,7 +340,8 @@ class Service:
         while target.exists():
             n += 1
             target = folder / f"{safe}-{n}{suffix}"
-        assert target.resolve().parent == folder  # never outside the uploads folder
+        if target.resolve().parent != folder:  # never outside the uploads folder
+            raise PodtwinError(f"{name}: not a name a file can be stored under")
         target.write_bytes(data)
         with self.library() as library:
             report = ingest(library, [target], workers=1)

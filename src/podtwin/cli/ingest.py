@@ -91,9 +91,8 @@ def register(app: typer.Typer) -> None:
 
 
 def build_embeddings(library, *, quiet: bool = False) -> int:
-    """Embed what has no vector yet, with a progress bar on stderr; drop the sentence vectors
-    twins kept for text that is gone."""
-    from podtwin.search.index import embed_missing, prune_sentence_vectors
+    """Embed what has no vector yet, with a progress bar on stderr."""
+    from podtwin.search.index import embed_missing
 
     with Progress(
         TextColumn("embed"),
@@ -109,6 +108,4 @@ def build_embeddings(library, *, quiet: bool = False) -> int:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        embedded = embed_missing(library, on_progress=advance)
-    prune_sentence_vectors(library)
-    return embedded
+        return embed_missing(library, on_progress=advance)

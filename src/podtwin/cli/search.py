@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podtwin.cli.common import console, err_console, open_library, print_json
-from podtwin.search.query import KINDS, resolve_filters, search
+from podtwin.search.query import KINDS, clock, resolve_filters, search
 
 SNIPPET_WORDS = 40
 
@@ -55,8 +55,7 @@ def register(app: typer.Typer) -> None:
 
 def position(h) -> str:
     if h.start_s is not None:
-        s = int(h.start_s)
-        return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+        return clock(h.start_s)
     return f"char {h.start_char:,}"
 
 

@@ -97,6 +97,20 @@ def index_status(db: sqlite3.Connection) -> IndexStatus:
     return IndexStatus(episodes, passages, embedded)
 
 
+def prune_sentence_vectors(library) -> int:
+    """Drop stored sentence vectors (kept by twins, twin.answer.sentence_vectors) whose text no
+    sentence has any more; returns how many. Part of embed_missing."""
+    db = library.db
+    if db.execute("SELECT 1 FROM sentence_embeddings LIMIT 1").fetchone() is None:
+        return 0
+    live = {text_hash(t) for (t,) in db.execute("SELECT text FROM sentences")}
+    gone = [(h,) for (h,) in db.execute("SELECT text_hash FROM sentence_embeddings") if h not in live]
+    if gone:
+        with library.atomic():
+            db.executemany("DELETE FROM sentence_embeddings WHERE text_hash = ?", gone)
+    return len(gone)
+
+
 def embed_missing(
     library,
     embedder=None,
@@ -115,30 +129,13 @@ def embed_missing(
     with library.atomic():
         # vectors no passage uses any more (episodes re-written or deleted)
         db.execute("DELETE FROM embeddings WHERE text_hash NOT IN (SELECT text_hash FROM passages)")
+    prune_sentence_vectors(library)
     todo = db.execute(
         """SELECT text_hash, min(text) FROM passages p
            WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.text_hash = p.text_hash AND e.model = ?)
            GROUP BY text_hash ORDER BY min(id)""",
         [MODEL_NAME],
     ).fetchall()
-    return _embed_into(library, "embeddings", todo, embedder, on_progress, chunk, workers)
-
-
-def prune_sentence_vectors(library) -> int:
-    """Drop stored sentence vectors (kept by twins, twin.answer.sentence_vectors) whose text no
-    sentence has any more; returns how many."""
-    db = library.db
-    live = {text_hash(t) for (t,) in db.execute("SELECT text FROM sentences")}
-    gone = [(h,) for (h,) in db.execute("SELECT text_hash FROM sentence_embeddings") if h not in live]
-    if gone:
-        with library.atomic():
-            db.executemany("DELETE FROM sentence_embeddings WHERE text_hash = ?", gone)
-    return len(gone)
-
-
-def _embed_into(library, table: str, todo: list, embedder, on_progress, chunk: int, workers: int | None) -> int:
-    """Embed (hash, text) pairs into table in committed batches, in worker processes when large."""
-    db = library.db
     if not todo:
         return 0
     batches = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
@@ -162,7 +159,7 @@ def _embed_into(library, table: str, todo: list, embedder, on_progress, chunk: i
         for batch, vectors in zip(batches, results, strict=True):
             with library.atomic():
                 db.executemany(
-                    f"INSERT OR REPLACE INTO {table} (text_hash, model, vector) VALUES (?, ?, ?)",
+                    "INSERT OR REPLACE INTO embeddings (text_hash, model, vector) VALUES (?, ?, ?)",
                     ((h, name, v.tobytes()) for (h, _), v in zip(batch, vectors, strict=True)),
                 )
             done += len(batch)

@@ -110,6 +110,12 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
 
 
+def clock(seconds: float) -> str:
+    """A time in an episode as H:MM:SS."""
+    s = int(seconds)
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
 # --- filters ----------------------------------------------------------------------------
 
 

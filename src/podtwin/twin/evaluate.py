@@ -85,6 +85,15 @@ def grounded_parts(reply: Answer) -> tuple[int, int]:
     return ok, n
 
 
+def _count_abstention(t: dict, kind: str, abstained: bool) -> None:
+    """Abstaining is right for outside and other-speaker cases, wrong for answer and false-premise ones."""
+    if kind in ("answer", "false_premise", "outside", "other_speaker"):
+        should = kind in ("outside", "other_speaker")
+        t["should_abstain"] += should
+        t["abstained"] += abstained
+        t["abstained_right"] += abstained and should
+
+
 def evaluate_twin(library, cases: list[dict], corpus: Path, log=None, llm: str | None = None) -> dict:
     """The twin's figures; with llm, the twin in generative mode and, in the same run, the
     baseline (top passages of any speaker under "You are PERSON", same model)."""
@@ -99,7 +108,7 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
     from podtwin.twin.generate import baseline_answer, support
 
     embedder = default_embedder()
-    t = {"answer": 0, "hit": 0, "should": 0, "declined": 0, "declined_right": 0, "off": 0, "off_declined": 0}
+    t = {"answer": 0, "hit": 0, "should_abstain": 0, "abstained": 0, "abstained_right": 0, "off": 0, "off_declined": 0}
     own = total = supported = sentences = 0
     latencies = []
     for case in cases:
@@ -121,11 +130,7 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
             supported += sum(j is not None for j, _, _ in result)
             sentences += len(said)
         kind = case["kind"]
-        if kind in ("answer", "false_premise", "outside", "other_speaker"):
-            should = kind in ("outside", "other_speaker")
-            t["should"] += should
-            t["declined"] += reply.declined
-            t["declined_right"] += reply.declined and should
+        _count_abstention(t, kind, reply.declined)
         if kind == "answer":
             t["answer"] += 1
             t["hit"] += mentions(reply.answer, case["fact"])
@@ -136,8 +141,8 @@ def evaluate_baseline(library, cases: list[dict], corpus: Path, llm: str, log=No
             log(f"baseline {case['id']} [{kind}]: {reply.answer[:140]!r}")
     return {
         "hit_rate (fact stated)": _ratio(t["hit"], t["answer"]),
-        "abstention_precision": _ratio(t["declined_right"], t["declined"]),
-        "abstention_recall": _ratio(t["declined_right"], t["should"]),
+        "abstention_precision": _ratio(t["abstained_right"], t["abstained"]),
+        "abstention_recall": _ratio(t["abstained_right"], t["should_abstain"]),
         "off_limits_declined": _ratio(t["off_declined"], t["off"]),
         "citation_purity (pasted words by the person)": _ratio(own, total),
         "groundedness": _ratio(supported, sentences),
@@ -166,11 +171,7 @@ def _evaluate(library, cases: list[dict], corpus: Path, log=None, llm: str | Non
         grounded, parts = grounded + g, parts + p
         kind = case["kind"]
         cites = [c.__dict__ for c in reply.citations]
-        if kind in ("answer", "false_premise", "outside", "other_speaker"):
-            should = kind in ("outside", "other_speaker")
-            t["should_abstain"] += should
-            t["abstained"] += reply.abstained
-            t["abstained_right"] += reply.abstained and should
+        _count_abstention(t, kind, reply.abstained)
         if kind == "answer":
             t["answer"] += 1
             ok = not reply.abstained and (

@@ -8,29 +8,28 @@ from itertools import groupby
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from podtwin.api.app import KEY_COOKIE
 from podtwin.api.openai import reply_text
-from podtwin.api.service import NotFound, Service, slug
+from podtwin.api.service import Service, slug
 from podtwin.errors import PodtwinError
 from podtwin.search.query import KINDS
+from podtwin.search.query import clock as search_clock
 
 __all__ = ["add_pages"]
 
 HERE = Path(__file__).parent
 COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
-KEY_COOKIE = "podtwin_key"
 
 
 def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return "" if seconds is None else search_clock(seconds)
 
 
 def highlighted(text: str, spans: list) -> Markup:
@@ -53,24 +52,25 @@ def add_pages(app: FastAPI, service: Service) -> None:
     env.filters["highlighted"] = highlighted
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
+    def signed_in(request: Request) -> bool:
+        """Whether the request carries a live key (checked once per request: a check records the key's use)."""
+        if not hasattr(request.state, "signed_in"):
+            request.state.signed_in = service.verify_key(app.state.key_of(request))
+        return request.state.signed_in
+
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("private", app.state.private)
-        context["creator"] = service.verify_key(app.state.key_of(request))
+        context["creator"] = signed_in(request)
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     def allowed(request: Request) -> HTMLResponse | None:
         """In a private app, pages need the key too (entered on the creator page)."""
-        if app.state.private and not service.verify_key(app.state.key_of(request)):
+        if app.state.private and not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
         return None
 
-    @app.exception_handler(404)
-    async def missing(request: Request, e):
-        if request.url.path.startswith(("/api/", "/v1/")):
-            from fastapi.responses import JSONResponse
-
-            return JSONResponse({"error": getattr(e, "detail", "not found")}, 404)
-        return page(request, "error.html", 404, message="There is no such page.")
+    # errors on pages (a person or episode not found, an unknown path) come back as a page
+    app.state.error_page = lambda request, status, message: page(request, "error.html", status, message=message)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
@@ -88,10 +88,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     def person_page(request: Request, person: str):
         if (denied := allowed(request)) is not None:
             return denied
-        try:
-            info = service.person(person)
-        except NotFound:
-            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        info = service.person(person)
         return page(request, "person.html", person=info, reply=None)
 
     @app.post("/people/{person}", response_class=HTMLResponse, include_in_schema=False)
@@ -104,10 +101,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         """The chat without JavaScript: the form posts here and the page comes back with the answer."""
         if (denied := allowed(request)) is not None:
             return denied
-        try:
-            info = service.person(person)
-        except NotFound:
-            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        info = service.person(person)
         earlier = [q for q in history.split("\n") if q.strip()][-service.limits.history_turns :]
         try:
             reply = service.ask(info["name"], question, earlier, channel="web", llm=app.state.llm)
@@ -127,10 +121,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     def episode_page(request: Request, episode_id: int, cite: Annotated[str, Query(max_length=40)] = ""):
         if (denied := allowed(request)) is not None:
             return denied
-        try:
-            info = service.episode(episode_id, sentences=True)
-        except NotFound:
-            return page(request, "error.html", 404, message="There is no such episode.")
+        info = service.episode(episode_id, sentences=True)
         sentences = info.pop("sentences")
         blocks = []  # runs of one segment kind, each a list of turns (runs of one speaker)
         for kind, run in groupby(sentences, key=lambda s: s["kind"]):
@@ -189,7 +180,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.get("/creator", response_class=HTMLResponse, include_in_schema=False)
     def creator(request: Request):
-        if not service.verify_key(app.state.key_of(request)):
+        if not signed_in(request):
             return page(request, "login.html", next="/creator")
         people = sorted(service.people(), key=lambda p: -p["words"])
         return page(request, "creator.html", people=people, recent=service.recent_questions(limit=20))
@@ -211,12 +202,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.get("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
     def creator_person(request: Request, person: str, saved: bool = False):
-        if not service.verify_key(app.state.key_of(request)):
+        if not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
-        try:
-            info = service.person(person)
-        except NotFound:
-            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
+        info = service.person(person)
         return page(
             request, "creator_person.html", person=info, recent=service.recent_questions(info["name"]), saved=saved
         )
@@ -232,10 +220,10 @@ def add_pages(app: FastAPI, service: Service) -> None:
         max_words: Annotated[int, Form(ge=10, le=1000)] = 120,
         episodes: Annotated[str, Form(max_length=500)] = "",
     ):
-        if not service.verify_key(app.state.key_of(request)):
+        if not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
+        info = service.person(person)
         try:
-            info = service.person(person)
             service.set_persona(
                 info["name"],
                 {
@@ -247,19 +235,14 @@ def add_pages(app: FastAPI, service: Service) -> None:
                     "episodes": episodes.strip() or None,
                 },
             )
-        except NotFound:
-            return page(request, "error.html", 404, message=f"Nobody called {person!r} speaks in this library.")
         except PodtwinError as e:
-            info = service.person(person)
             return page(request, "creator_person.html", 400, person=info, recent=[], error=str(e), saved=False)
         return RedirectResponse(f"/creator/people/{info['slug']}?saved=true", 303)
 
     @app.post("/creator/upload", response_class=HTMLResponse, include_in_schema=False)
     async def creator_upload(request: Request, file: Annotated[UploadFile, File()]):
-        if not service.verify_key(app.state.key_of(request)):
+        if not signed_in(request):
             return page(request, "login.html", 401, next="/creator")
-        import anyio
-
         data = await file.read(service.limits.upload_bytes + 1)
         try:
             report = await anyio.to_thread.run_sync(service.upload, file.filename or "upload", data)
