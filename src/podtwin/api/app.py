@@ -8,6 +8,7 @@ uploads) need an API key (`podtwin keys create`).
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -81,6 +82,34 @@ class BodyLimit:
                 raise
 
 
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+]
+
+
+class SecurityHeaders:
+    """Headers every response carries (unless it sets its own)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class RateLimit:
     """Requests per minute per client address (a fixed window), 429 beyond it; 0: no limit."""
 
@@ -120,7 +149,7 @@ def create_app(
     private: bool = False,
     limits: Limits | None = None,
     llm: str | None = None,
-    workers: int = 4,
+    workers: int | None = None,
 ) -> FastAPI:
     """The app over one library (a path, or a Service already open).
 
@@ -132,7 +161,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        anyio.to_thread.current_default_thread_limiter().total_tokens = workers
+        anyio.to_thread.current_default_thread_limiter().total_tokens = workers or os.cpu_count() or 2
         yield
 
     app = FastAPI(
@@ -181,18 +210,8 @@ def create_app(
     async def http_error(request: Request, e: StarletteHTTPException):
         return error(request, e.status_code, str(e.detail), e.headers)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
-        )
-        return response
-
-    read = [Depends(reader)]
+    # a public app checks nothing on reads: no dependency, so no hop to a worker thread for it
+    read = [Depends(reader)] if private else []
     write = [Depends(writer)]
 
     @app.get("/api/search", dependencies=read, tags=["search"])
@@ -205,7 +224,9 @@ def create_app(
         mode: Annotated[str, Query(pattern="^(hybrid|lexical|dense)$")] = "hybrid",
     ) -> dict:
         """Ranked passages with speaker, episode, position and highlighted words (as `podtwin search --json`)."""
-        return service.search(q, speaker=speaker, episode=episode, kinds=kind, limit=limit, mode=mode)
+        found = service.search(q, speaker=speaker, episode=episode, kinds=kind, limit=limit, mode=mode)
+        # plain JSON already: written directly, not walked again by FastAPI's encoder
+        return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
 
     @app.post("/api/ask", dependencies=read, tags=["twins"])
     def api_ask(body: AskRequest) -> dict:
@@ -256,5 +277,6 @@ def create_app(
     add_openai_routes(app, service, read, llm)
     add_pages(app, service)
     app.add_middleware(BodyLimit, limit=limits.request_bytes)
-    app.add_middleware(RateLimit, per_minute=limits.requests_per_minute)  # outermost: checked first
+    app.add_middleware(RateLimit, per_minute=limits.requests_per_minute)  # checked first
+    app.add_middleware(SecurityHeaders)  # outermost: refusals carry the headers too
     return app

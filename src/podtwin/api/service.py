@@ -107,7 +107,7 @@ class Service:
 
         self.embedder.embed_query("warm up")
         with self.library() as library:
-            search_index(library)
+            search_index(library).quantised()
         self.people()
 
     # -- reading ------------------------------------------------------------------------

@@ -19,7 +19,10 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
         private: Annotated[bool, typer.Option(help="Reads and chat need an API key too.")] = False,
         rate_limit: Annotated[int, typer.Option(help="Requests per minute per client address (0: no limit).")] = 1200,
-        workers: Annotated[int, typer.Option(help="Requests handled at once (threads).")] = 4,
+        workers: Annotated[
+            int | None,
+            typer.Option(help="Requests handled at once (threads; default one per core, more with --llm)."),
+        ] = None,
         llm: Annotated[
             str | None, typer.Option(envvar="PODTWIN_LLM", help="OpenAI-compatible endpoint for generative answers.")
         ] = None,
@@ -30,6 +33,7 @@ def register(app: typer.Typer) -> None:
 
         from podtwin.api.app import create_app
         from podtwin.api.service import Limits, Service
+        from podtwin.search.query import overlap_sides
 
         with open_library(ctx):  # the library must exist and open; errors are one line
             pass
@@ -39,6 +43,7 @@ def register(app: typer.Typer) -> None:
             # or query embedding only adds waiting (OpenBLAS threads spin while idle)
             threadpool_limits(1, user_api="blas")
             service.embedder.query_threads = 1
+            overlap_sides(False)
             service.warm()
             app = create_app(service, private=private, llm=llm, workers=workers)
         console.print(f"podtwin serving {service.path} at http://{host}:{port}", highlight=False)

@@ -183,6 +183,8 @@ class LexicalIndex:
         size = max(int(self.term_ids.max(initial=0)), int(ids.max(initial=0))) + 1
         self.start = np.zeros(size + 1, dtype=np.int64)  # term t's postings: start[t]:start[t + 1]
         np.cumsum(np.bincount(ids, minlength=size), out=self.start[1:])
+        self._scored: dict[tuple[float, float], np.ndarray] = {}
+        self._lock = threading.Lock()
 
     def _postings(self, phrase: Phrase) -> tuple[np.ndarray, np.ndarray]:
         """Rows holding the phrase and its count per column in each (summed over prefix terms)."""
@@ -206,16 +208,37 @@ class LexicalIndex:
         hit = np.flatnonzero(text + context)
         return hit.astype(np.int32), np.stack([text[hit], context[hit]], axis=1).astype(np.float32)
 
+    def _term_scores(self, weights: tuple[float, float]) -> np.ndarray:
+        """Every posting's BM25 score for its term alone, for these column weights: a phrase of
+        one term is then a slice of this (its idf, from its posting count, is fixed)."""
+        with self._lock:
+            if weights not in self._scored:
+                counts = np.diff(self.start)
+                idf = np.log((self.n_rows - counts + 0.5) / (counts + 0.5))
+                idf[idf <= 0.0] = 1e-6
+                # as scores() computes a prefix phrase, in float32, operation for operation
+                per_posting = np.repeat(idf.astype(np.float32), counts)
+                freq = self.counts.astype(np.float32) @ np.array(weights, dtype=np.float32)
+                norm = K1 * (1 - B + B * self.length[self.rows] / self.avgdl)
+                self._scored[weights] = per_posting * (freq * (K1 + 1.0)) / (freq + norm)
+            return self._scored[weights]
+
     def scores(self, phrases: Sequence[Phrase], weights: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
         """(rows matching any phrase, their BM25 score), as FTS5's bm25() computes it, negated.
 
         idf and the mean length are over every passage, whatever a search filters (as FTS5).
         """
         total = np.zeros(self.n_rows, dtype=np.float64)
-        matched = np.zeros(self.n_rows, dtype=bool)
         n = self.n_rows
         w = np.array(weights, dtype=np.float32)
         for phrase in dict.fromkeys(phrases):
+            if not phrase.prefix:
+                i = bisect.bisect_left(self.term_names, phrase.term)
+                if i < len(self.term_names) and self.term_names[i] == phrase.term:
+                    t = self.term_ids[i]
+                    span = slice(self.start[t], self.start[t + 1])
+                    total[self.rows[span]] += self._term_scores(weights)[span]
+                continue
             rows, counts = self._postings(phrase)
             if not len(rows):
                 continue
@@ -225,24 +248,39 @@ class LexicalIndex:
             freq = counts @ w
             norm = K1 * (1 - B + B * self.length[rows] / self.avgdl)
             total[rows] += idf * (freq * (K1 + 1.0)) / (freq + norm)
-            matched[rows] = True
-        hit = np.flatnonzero(matched)
+        # every term found adds more than 0 (idf is at least 1e-6, a count at least 1)
+        hit = np.flatnonzero(total)
         return hit, total[hit]
 
     def ranking(
         self, phrases: Sequence[Phrase], weights: tuple[float, float], allowed: np.ndarray | None, limit: int
     ) -> np.ndarray:
         """Rows of the best passages, best first; allowed: rows a filter lets through (None: all)."""
-        rows, score = self.scores(phrases, weights)
-        if allowed is not None:
-            mask = np.zeros(self.n_rows, dtype=bool)
-            mask[allowed] = True
-            keep = mask[rows]
-            rows, score = rows[keep], score[keep]
-        k = min(limit, len(rows))
-        if k == 0:
-            return np.zeros(0, np.int64)
-        top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
-        # best first; equal scores by passage order, so a ranking is reproducible
-        top = top[np.lexsort((rows[top], -score[top]))]
-        return rows[top]
+        return self.rankings(phrases, weights, [allowed], limit)[0]
+
+    def rankings(
+        self,
+        phrases: Sequence[Phrase],
+        weights: tuple[float, float],
+        allowed: Sequence[np.ndarray | None],
+        limit: int,
+    ) -> list[np.ndarray]:
+        """One ranking per filter (rows it lets through; None: all), scoring the phrases once."""
+        matched, matched_score = self.scores(phrases, weights)
+        out = []
+        for rows_allowed in allowed:
+            rows, score = matched, matched_score
+            if rows_allowed is not None:
+                mask = np.zeros(self.n_rows, dtype=bool)
+                mask[rows_allowed] = True
+                keep = mask[rows]
+                rows, score = rows[keep], score[keep]
+            k = min(limit, len(rows))
+            if k == 0:
+                out.append(np.zeros(0, np.int64))
+                continue
+            top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+            # best first; equal scores by passage order, so a ranking is reproducible
+            top = top[np.lexsort((rows[top], -score[top]))]
+            out.append(rows[top])
+        return out

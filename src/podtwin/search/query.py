@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from podtwin.errors import PodtwinError
+from podtwin.search.dense import QuantisedVectors, top_rows
 from podtwin.search.embed import DIMENSIONS
 from podtwin.search.lexical import LexicalIndex, Phrase, tokens
 
@@ -240,6 +241,8 @@ class SearchIndex:
         self.embedded = None if embedded.all() else np.flatnonzero(embedded)
         self.lexical = LexicalIndex(db, [r[6] for r in rows])
         self._rows: dict[tuple, np.ndarray | None] = {}
+        self._quantised: QuantisedVectors | None = None
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -275,45 +278,63 @@ class SearchIndex:
 
     def lexical_ranking(self, phrases: list[Phrase], f: Filters, limit: int = CANDIDATES) -> list[int]:
         """Passage ids by BM25, best first (as FTS5's bm25(passages_fts, 1, CONTEXT_WEIGHT))."""
+        return self.lexical_rankings(phrases, [f], limit)[0]
+
+    def lexical_rankings(
+        self, phrases: list[Phrase], filters: list[Filters], limit: int = CANDIDATES
+    ) -> list[list[int]]:
+        """lexical_ranking for each set of filters, the phrases scored once."""
         if not phrases:
-            return []
-        top = self.lexical.ranking(phrases, (1.0, CONTEXT_WEIGHT), self.rows(f), limit)
-        return [int(x) for x in self.ids[top]]
+            return [[] for _ in filters]
+        tops = self.lexical.rankings(phrases, (1.0, CONTEXT_WEIGHT), [self.rows(f) for f in filters], limit)
+        return [[int(x) for x in self.ids[top]] for top in tops]
 
     def dense_rankings(self, vector: np.ndarray, filters: list[Filters], limit: int = CANDIDATES) -> list[list[int]]:
-        """Passage ids by cosine, best first, for each set of filters.
+        """Passage ids by cosine, best first (equal scores in passage order), for each set of filters.
 
-        The whole matrix is multiplied at most once; a narrow filter (a speaker, an
-        episode) multiplies only its own rows. Passages not yet embedded are left out.
+        A narrow filter (a speaker, an episode) scores only its own rows; wider ones share
+        one int8 first pass over every row, which leaves a few hundred rows to score exactly
+        (search/dense.py). Passages not yet embedded are left out.
         """
-        everything = None
+        first = None
         out = []
         for f in filters:
             rows = self.rows(f)
             if self.embedded is not None:
                 rows = self.embedded if rows is None else np.intersect1d(rows, self.embedded, assume_unique=True)
-            if rows is not None and len(rows) < len(self) // 4:
-                scores = self.vectors[rows] @ vector
-            else:
-                if everything is None:
-                    everything = self.vectors @ vector
-                scores = everything if rows is None else everything[rows]
-            k = min(limit, len(scores))
-            if k == 0:
-                out.append([])
-                continue
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top], kind="stable")]
-            out.append([int(x) for x in self.ids[top if rows is None else rows[top]]])
+            wide = rows is None or len(rows) >= len(self) // 4
+            if wide and first is None:
+                first = self.quantised().first_pass(vector)
+            top = top_rows(self.vectors, vector, limit, rows, first if wide else None)
+            out.append([int(x) for x in self.ids[top]])
         return out
+
+    def quantised(self) -> QuantisedVectors:
+        """The int8 first pass, made when a search first needs it (twins use only the floats)."""
+        with self._lock:
+            if self._quantised is None:
+                self._quantised = QuantisedVectors(self.vectors)
+            return self._quantised
 
     def dense_ranking(self, vector: np.ndarray, f: Filters, limit: int = CANDIDATES) -> list[int]:
         return self.dense_rankings(vector, [f], limit)[0]
 
 
 _index_cache: dict[str, tuple[tuple, SearchIndex]] = {}
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podtwin-embed")
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podtwin-dense")
 _cache_lock = threading.Lock()
+
+
+_overlap = True
+
+
+def overlap_sides(on: bool) -> None:
+    """Whether a search runs its dense side on another thread while BM25 scores on its own
+    (the default). A lone search finishes sooner; a server running one search per core
+    turns it off, since handing work between threads then only adds switching (measured,
+    docs/benchmarks.md)."""
+    global _overlap
+    _overlap = on
 
 
 def library_generation(db: sqlite3.Connection) -> int:
@@ -329,7 +350,7 @@ def library_facts(library) -> dict:
     """Index status and speaker names, recomputed only when the library changed."""
     from podtwin.search.index import index_status
 
-    key = str(library.path.resolve())
+    key = library.key
     state = library_generation(library.db)
     cached = _facts_cache.get(key)
     if cached and cached[0] == state:
@@ -344,7 +365,7 @@ def library_facts(library) -> dict:
 
 def search_index(library) -> SearchIndex:
     """The library's passages in memory, loaded once and again only after the library changed."""
-    key = str(library.path.resolve())
+    key = library.key
     state = library_generation(library.db)
     with _cache_lock:
         cached = _index_cache.get(key)
@@ -463,16 +484,19 @@ def search(
             v = embedder.embed_query(query) if vector is None else vector
             return index.dense_rankings(v, wanted, candidates)
 
-        # the model and the matrix product run on the other core while BM25 scores here
-        # (ONNX Runtime and numpy release the GIL)
-        dense_job = _pool.submit(dense_job_fn)
+        dense_job = dense_job_fn
     # one ranking per filter in `wanted` on each side
     nothing: list[list[int]] = [[] for _ in wanted]
+    # ONNX Runtime and numpy release the GIL, so the other core embeds and multiplies
+    pending = _pool.submit(dense_job) if dense_job is not None and _overlap else None
     lexical = nothing
     if mode != "dense":
         phrases = query_phrases(query)
-        lexical = [index.lexical_ranking(phrases, g, candidates) for g in wanted]
-    dense = dense_job.result() if dense_job is not None else nothing
+        lexical = index.lexical_rankings(phrases, wanted, candidates)
+    if pending is not None:
+        dense = pending.result()
+    else:
+        dense = dense_job() if dense_job is not None else nothing
     scores: dict[int, float] = {}
     for rankings, weight in ((lexical, LEXICAL_WEIGHT), (dense, DENSE_WEIGHT)):
         for ranking in rankings:

@@ -26,6 +26,7 @@ class Library:
     def __init__(self, path: str | Path, *, create: bool = True, threads: bool = False) -> None:
         """threads: the connection may be used from other threads (one at a time; the caller locks)."""
         self.path = Path(path)
+        self.key = str(self.path.resolve())  # one name per file, for per-process caches
         if not create and not self.path.exists():
             raise LibraryError(f"No library at {self.path}: run `podtwin ingest PATH` first")
         if self.path.is_dir():
