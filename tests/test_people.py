@@ -47,6 +47,8 @@ def test_misspellings_resolve_by_spelling_and_sound_not_a_list():
     assert resolve_name("manoas kallis", cast) == "Manolis Kellis"
     assert resolve_name("Mark Andreessen", cast) is None
     assert resolve_name("Elena Verna", cast) is None
+    # a word that only ends in the sounds of a name is not that name
+    assert resolve_name("nobody-here", ["Hari Srinivasan", *cast]) is None
     assert name_similarity("Jason Fried", "Jason Feifer") < name_similarity("Jason Fried", "Jason Freid")
 
 

@@ -30,8 +30,13 @@ def word_similarity(a: str, b: str) -> float:
     sound_a, sound_b = jellyfish.metaphone(a), jellyfish.metaphone(b)
     if sound_a == sound_b:
         score = max(score, 0.95)
-    elif len(sound_a) >= 2 and len(sound_b) >= 2 and (sound_a.endswith(sound_b) or sound_b.endswith(sound_a)):
-        # a sound swallowed or added at the front: "Alex" / "Lex", "flex" / "Lex"
+    elif (
+        min(len(sound_a), len(sound_b)) >= 2
+        and abs(len(sound_a) - len(sound_b)) == 1
+        and (sound_a.endswith(sound_b) or sound_b.endswith(sound_a))
+    ):
+        # one sound swallowed or added at the front: "Alex" / "Lex", "flex" / "Lex" (not
+        # any word that merely ends like a name: "nobody-here" is not "Hari")
         score = max(score, 0.9)
     return score
 
