@@ -166,6 +166,8 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        # no OpenTelemetry here: skip its per-request checks
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         title="podtwin",
         version="0.1.0",
         description="AI twins of a podcast's host and guests, answering in their own recorded words, every "

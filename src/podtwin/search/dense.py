@@ -33,10 +33,12 @@ class QuantisedVectors:
     def __init__(self, vectors: np.ndarray) -> None:
         n, dims = vectors.shape
         peak = np.abs(vectors).max(axis=1).astype(np.float64)
-        self.scale = peak / 127.0  # 0 for an all-zero row: its score and its error are exactly 0
-        safe = np.where(self.scale > 0, self.scale, 1.0)
+        scale = peak / 127.0  # 0 for an all-zero row: its score and its error are exactly 0
+        safe = np.where(scale > 0, scale, 1.0)
         codes = np.rint(vectors / safe[:, None]).astype(np.int16)
-        self.l1 = np.abs(codes).sum(axis=1).astype(np.float64)
+        # float32 from here: its rounding (under 1e-6 of a cosine) is far inside SLACK
+        self.scale = scale.astype(np.float32)
+        self.half_l1 = (np.abs(codes).sum(axis=1) / 2).astype(np.float32)
         self.dims = dims
         self._session = _integer_product((codes + 128).astype(np.uint8).T.copy(), n, dims)
 
@@ -46,9 +48,10 @@ class QuantisedVectors:
         scale = peak / 127.0 if peak > 0 else 1.0
         codes = np.rint(vector / scale).astype(np.int16)
         dots = self._session.run(None, {"query": (codes + 128).astype(np.uint8)[None, :]})[0][0]
-        factor = self.scale * scale
-        estimate = dots * factor
-        bound = factor * (self.l1 / 2 + float(np.abs(codes).sum()) / 2 + self.dims / 4) + SLACK
+        factor = self.scale * np.float32(scale)
+        estimate = np.multiply(dots, factor, dtype=np.float32)
+        bound = factor * (self.half_l1 + np.float32(np.abs(codes).sum() / 2 + self.dims / 4))
+        bound += np.float32(SLACK)
         return estimate, bound
 
 
