@@ -1,7 +1,7 @@
 """Server benchmark: one `podtwin serve` process on loopback under a bounded, open-loop load.
 
     python bench/bench_server.py --library corpus.db [--seconds 60] [--search-rps 100] [--ask-rps 30]
-                                 [--json PATH] [--server-timing]
+                                 [--json PATH] [--server-timing] [--phases search,ask,chat]
 
 Targets (the issue): on the full-corpus library, one server process on this machine,
 `/api/search` at least 100 requests/s and `/api/ask` at least 30 requests/s sustained for
@@ -32,6 +32,8 @@ transport error and an answer later than --timeout ("late"). Latency percentiles
 the requests answered 200, late ones included. Achieved rate: answered 200 (late or not) /
 max(--seconds, time from the first due time to the last answer); after a phase the script
 waits for every outstanding answer, then for the server to go idle, before the next.
+The timed phases send through aiohttp (the `bench` extra), whose client costs a quarter of
+httpx's CPU per request: the generator shares the machine's cores with the server.
 Reported alongside: the generator's own CPU seconds
 (time.process_time), the server's CPU seconds (/proc/PID/stat), the load average, and the
 server's peak RSS (VmHWM).

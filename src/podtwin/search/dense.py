@@ -25,6 +25,7 @@ __all__ = ["QuantisedVectors", "top_rows"]
 # Float32 scores of unit vectors carry rounding error far below this; candidates keep this
 # much slack so that no row whose float32 score could make the top k is left out.
 SLACK = 1e-4
+CHUNK = 1024  # rows quantised at a time
 
 
 class QuantisedVectors:
@@ -32,15 +33,19 @@ class QuantisedVectors:
 
     def __init__(self, vectors: np.ndarray) -> None:
         n, dims = vectors.shape
-        peak = np.abs(vectors).max(axis=1).astype(np.float64)
-        scale = peak / 127.0  # 0 for an all-zero row: its score and its error are exactly 0
-        safe = np.where(scale > 0, scale, 1.0)
-        codes = np.rint(vectors / safe[:, None]).astype(np.int16)
-        # float32 from here: its rounding (under 1e-6 of a cosine) is far inside SLACK
-        self.scale = scale.astype(np.float32)
-        self.half_l1 = (np.abs(codes).sum(axis=1) / 2).astype(np.float32)
+        # float32 from here on: its rounding (under 1e-6 of a cosine) is far inside SLACK
+        self.scale = np.zeros(n, np.float32)
+        self.half_l1 = np.zeros(n, np.float32)
         self.dims = dims
-        self._session = _integer_product((codes + 128).astype(np.uint8).T.copy(), n, dims)
+        matrix = np.empty((dims, n), np.uint8)  # transposed for the product, zero point 128
+        for lo in range(0, n, CHUNK):  # in slices: the whole matrix in float64 would be 220 MB
+            block = vectors[lo : lo + CHUNK].astype(np.float64)
+            scale = np.abs(block).max(axis=1) / 127.0  # 0 for an all-zero row: its error is 0 too
+            codes = np.rint(block / np.where(scale > 0, scale, 1.0)[:, None]).astype(np.int16)
+            self.scale[lo : lo + CHUNK] = scale
+            self.half_l1[lo : lo + CHUNK] = np.abs(codes).sum(axis=1) / 2
+            matrix[:, lo : lo + CHUNK] = (codes + 128).T
+        self._session = _integer_product(matrix, n, dims)
 
     def first_pass(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(estimate, bound) per row: |row . vector - estimate| <= bound."""
