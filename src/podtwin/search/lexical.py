@@ -252,12 +252,6 @@ class LexicalIndex:
         hit = np.flatnonzero(total != 0)
         return hit, total[hit]
 
-    def ranking(
-        self, phrases: Sequence[Phrase], weights: tuple[float, float], allowed: np.ndarray | None, limit: int
-    ) -> np.ndarray:
-        """Rows of the best passages, best first; allowed: rows a filter lets through (None: all)."""
-        return self.rankings(phrases, weights, [allowed], limit)[0]
-
     def rankings(
         self,
         phrases: Sequence[Phrase],
@@ -265,7 +259,8 @@ class LexicalIndex:
         allowed: Sequence[np.ndarray | None],
         limit: int,
     ) -> list[np.ndarray]:
-        """One ranking per filter (rows it lets through; None: all), scoring the phrases once."""
+        """Rows of the best passages, best first, for each filter (the rows it lets through;
+        None: all), the phrases scored once."""
         matched, matched_score = self.scores(phrases, weights)
         out = []
         for rows_allowed in allowed:

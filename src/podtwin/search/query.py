@@ -480,11 +480,10 @@ def search(
 
             embedder = default_embedder()
 
-        def dense_job_fn():
+        def dense_job():
             v = embedder.embed_query(query) if vector is None else vector
             return index.dense_rankings(v, wanted, candidates)
 
-        dense_job = dense_job_fn
     # one ranking per filter in `wanted` on each side
     nothing: list[list[int]] = [[] for _ in wanted]
     # ONNX Runtime and numpy release the GIL, so the other core embeds and multiplies
