@@ -231,13 +231,14 @@ class LexicalIndex:
         total = np.zeros(self.n_rows, dtype=np.float64)
         n = self.n_rows
         w = np.array(weights, dtype=np.float32)
+        term_scores = self._term_scores(weights)
         for phrase in dict.fromkeys(phrases):
             if not phrase.prefix:
                 i = bisect.bisect_left(self.term_names, phrase.term)
                 if i < len(self.term_names) and self.term_names[i] == phrase.term:
                     t = self.term_ids[i]
                     span = slice(self.start[t], self.start[t + 1])
-                    total[self.rows[span]] += self._term_scores(weights)[span]
+                    total[self.rows[span]] += term_scores[span]
                 continue
             rows, counts = self._postings(phrase)
             if not len(rows):
