@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
             service.warm()
             app = create_app(service, private=private, llm=llm, workers=workers)
         console.print(f"podtwin serving {service.path} at http://{host}:{port}", highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 @keys_app.command("create")

@@ -496,15 +496,10 @@ def search(
         dense = pending.result()
     else:
         dense = dense_job() if dense_job is not None else nothing
-    scores: dict[int, float] = {}
-    for rankings, weight in ((lexical, LEXICAL_WEIGHT), (dense, DENSE_WEIGHT)):
-        for ranking in rankings:
-            for r, pid in enumerate(ranking, 1):
-                scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + r)
+    scores = fuse([*lexical, *dense], [LEXICAL_WEIGHT] * len(lexical) + [DENSE_WEIGHT] * len(dense))
     lex_rank = {pid: r for r, pid in enumerate(lexical[0], 1)}
     dense_rank = {pid: r for r, pid in enumerate(dense[0], 1)}
-    ordered = sorted(scores, key=lambda pid: (-scores[pid], pid))[:limit]
-    hits = _hits(db, ordered)
+    hits = _hits(db, list(scores)[:limit])
     words = query_words(query)
     for h in hits:
         h.score = round(scores[h.passage_id], 6)
@@ -512,6 +507,21 @@ def search(
         h.dense_rank = dense_rank.get(h.passage_id)
         h.highlights = highlight_spans(h.text, words)
     return SearchResult(query, mode, hits, notes)
+
+
+def fuse(rankings: list[list[int]], weights: list[float]) -> dict[int, float]:
+    """Reciprocal-rank fusion: each passage scores sum(weight / (RRF_K + rank)) over the
+    rankings that hold it; best first, equal scores by passage id. (In numpy: a Python loop
+    over a few hundred ids was a tenth of a served search's own Python time.)"""
+    ids = [np.asarray(r, dtype=np.int64) for r in rankings if r]
+    if not ids:
+        return {}
+    terms = [w / (RRF_K + np.arange(1, len(r) + 1, dtype=np.float64)) for r, w in zip(rankings, weights) if r]
+    unique, at = np.unique(np.concatenate(ids), return_inverse=True)
+    # bincount adds in array order, the rankings' order: the same sums as adding them one by one
+    total = np.bincount(at, weights=np.concatenate(terms), minlength=len(unique))
+    order = np.lexsort((unique, -total))
+    return dict(zip(unique[order].tolist(), total[order].tolist()))
 
 
 def _hits(db: sqlite3.Connection, ids: list[int]) -> list[Hit]:
