@@ -191,6 +191,11 @@ def test_ask_and_chat_commands(lex_library):
     assert r.output.count("I'm an AI twin of Elon Musk") == 2  # a disclosure with each reply
     r = run(lex_library, "ask", "--as", "Elon Musk", "")
     assert r.exit_code == 1 and "empty" in r.output
+    # the slug the web app and /v1/models show works on the command line too; an unknown one does not
+    r = run(lex_library, "ask", "--as", "mark-zuckerberg", "what is the metaverse?")
+    assert r.exit_code == 0 and "AI twin of Mark Zuckerberg" in r.output, r.output
+    r = run(lex_library, "ask", "--as", "nobody-here", "what is the metaverse?")
+    assert r.exit_code == 1 and "no person called 'nobody-here'" in r.output
 
 
 def test_calibration_fit_separates_and_thresholds():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 
 from podtwin.errors import PodtwinError
 from podtwin.search.query import library_generation
+from podtwin.speakers.names import slug
 from podtwin.store.library import Library, resolve_episode
 
 __all__ = ["Limits", "NotFound", "Service", "slug"]
@@ -53,12 +53,6 @@ class Limits:
 
 class NotFound(PodtwinError):
     pass
-
-
-def slug(name: str) -> str:
-    """mark-zuckerberg: a person's id in URLs and as an OpenAI model name."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "person"
 
 
 class Service:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Words that end a name read from unpunctuated, uncased speech ("manolis kellis his fifth time").
 FUNCTION_WORDS = frozenset(
@@ -17,6 +18,12 @@ FUNCTION_WORDS = frozenset(
     good great nice thanks thank hello hi hey welcome""".split()
 )
 _PARTICLES = frozenset("de da di del della der van von le la du dos das bin ibn al el st".split())
+
+
+def slug(name: str) -> str:
+    """mark-zuckerberg: a person's id in URLs, as an OpenAI model name, and wherever a name is typed."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "person"
 
 
 def normalize_label(label: str | None) -> str | None:

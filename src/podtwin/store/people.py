@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, datetime
 
 from podtwin.errors import PodtwinError
-from podtwin.speakers.names import name_key
+from podtwin.speakers.names import name_key, slug
 from podtwin.speakers.people import resolve_name, word_similarity
 
 # Across episodes only near-identical names are one person ("Jason Fried" is not "Jason Feifer").
@@ -87,13 +87,15 @@ def _rename_speaker(db: sqlite3.Connection, old: str, new: str, episode_id: int 
 
 
 def person_id(db: sqlite3.Connection, name: str) -> tuple[int, str]:
-    """A person by name or alias (exact, case-insensitive, then by spelling and sound)."""
+    """A person by name or alias (exact, case-insensitive), slug, then by spelling and sound."""
     row = db.execute("SELECT id, name FROM people WHERE lower(name) = lower(?)", [name]).fetchone()
     if row is None:
         row = db.execute(
             "SELECT p.id, p.name FROM aliases a JOIN people p ON p.id = a.person_id WHERE lower(a.alias) = lower(?)",
             [name],
         ).fetchone()
+    if row is None:  # a slug, as in URLs and model names ("mark-zuckerberg")
+        row = next(((i, n) for i, n in db.execute("SELECT id, name FROM people") if slug(n) == name.strip()), None)
     if row is None:
         names = [r[0] for r in db.execute("SELECT name FROM people")]
         close = resolve_name(name, names)
