@@ -260,15 +260,13 @@ class LexicalIndex:
         allowed: Sequence[np.ndarray | None],
         limit: int,
     ) -> list[np.ndarray]:
-        """Rows of the best passages, best first, for each filter (the rows it lets through;
-        None: all), the phrases scored once."""
+        """Rows of the best passages, best first, for each filter (a boolean mask of the rows it
+        lets through; None: all), the phrases scored once."""
         matched, matched_score = self.scores(phrases, weights)
         out = []
-        for rows_allowed in allowed:
+        for mask in allowed:
             rows, score = matched, matched_score
-            if rows_allowed is not None:
-                mask = np.zeros(self.n_rows, dtype=bool)
-                mask[rows_allowed] = True
+            if mask is not None:
                 keep = mask[rows]
                 rows, score = rows[keep], score[keep]
             k = min(limit, len(rows))

@@ -240,7 +240,7 @@ class SearchIndex:
         embedded = np.fromiter((r[5] is not None for r in rows), dtype=bool, count=n)
         self.embedded = None if embedded.all() else np.flatnonzero(embedded)
         self.lexical = LexicalIndex(db, [r[6] for r in rows])
-        self._rows: dict[tuple, np.ndarray | None] = {}
+        self._rows: dict[tuple, tuple[np.ndarray | None, np.ndarray | None]] = {}  # (rows, mask)
         self._quantised: QuantisedVectors | None = None
         self._lock = threading.Lock()
 
@@ -249,6 +249,13 @@ class SearchIndex:
 
     def rows(self, f: Filters) -> np.ndarray | None:
         """Indices of the rows the filters let through (None: all), kept per filter."""
+        return self._filtered(f)[0]
+
+    def mask(self, f: Filters) -> np.ndarray | None:
+        """The same rows as a boolean mask over every row (None: all), kept per filter."""
+        return self._filtered(f)[1]
+
+    def _filtered(self, f: Filters) -> tuple[np.ndarray | None, np.ndarray | None]:
         key = (f.speaker, f.speakers, f.episode_id, f.episode_ids, f.show_id, f.kinds)
         if key in self._rows:
             return self._rows[key]
@@ -270,11 +277,10 @@ class SearchIndex:
         if f.kinds is not None:
             codes = [i for i, k in enumerate(self.kinds) if k in f.kinds]
             m = both(m, np.isin(self.kind, codes))
-        rows = None if m is None else np.flatnonzero(m)
         if len(self._rows) >= 256:  # one entry per speaker or episode asked about; bounded
             self._rows.clear()
-        self._rows[key] = rows
-        return rows
+        self._rows[key] = (None if m is None else np.flatnonzero(m), m)
+        return self._rows[key]
 
     def lexical_ranking(self, phrases: list[Phrase], f: Filters, limit: int = CANDIDATES) -> list[int]:
         """Passage ids by BM25, best first (as FTS5's bm25(passages_fts, 1, CONTEXT_WEIGHT))."""
@@ -286,7 +292,7 @@ class SearchIndex:
         """lexical_ranking for each set of filters, the phrases scored once."""
         if not phrases:
             return [[] for _ in filters]
-        tops = self.lexical.rankings(phrases, (1.0, CONTEXT_WEIGHT), [self.rows(f) for f in filters], limit)
+        tops = self.lexical.rankings(phrases, (1.0, CONTEXT_WEIGHT), [self.mask(f) for f in filters], limit)
         return [[int(x) for x in self.ids[top]] for top in tops]
 
     def dense_rankings(self, vector: np.ndarray, filters: list[Filters], limit: int = CANDIDATES) -> list[list[int]]:
@@ -320,7 +326,7 @@ class SearchIndex:
         return self.dense_rankings(vector, [f], limit)[0]
 
 
-_index_cache: dict[str, tuple[tuple, SearchIndex]] = {}
+_index_cache: dict[str, tuple[int, SearchIndex]] = {}  # by Library.key: (generation, index)
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="podtwin-dense")
 _cache_lock = threading.Lock()
 
@@ -343,7 +349,7 @@ def library_generation(db: sqlite3.Connection) -> int:
     return db.execute("SELECT n FROM index_generation").fetchone()[0]
 
 
-_facts_cache: dict[str, tuple[tuple, dict]] = {}
+_facts_cache: dict[str, tuple[int, dict]] = {}
 
 
 def library_facts(library) -> dict:

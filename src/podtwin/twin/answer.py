@@ -178,11 +178,10 @@ def evidence(
         said |= {word_root(w) for w in query_words(h.text)}
     # what the others in the person's episodes said about it, as a contrast
     episodes = tuple(int(e) for e in np.unique(index.episode[rows]))
-    around = index.rows(replace(filters, speaker=None, speakers=None, episode_ids=episodes)) if episodes else None
+    around = index.mask(replace(filters, speaker=None, speakers=None, episode_ids=episodes)) if episodes else None
     others = np.zeros(0, np.int64)
     if around is not None:
-        mask = np.zeros(len(index), dtype=bool)
-        mask[around] = True
+        mask = around.copy()  # the index keeps its own
         mask[rows] = False
         others = np.flatnonzero(mask)
     other_top = float(cosines(index, others, vector).max()) if len(others) else 0.0
