@@ -20,9 +20,9 @@ from podtwin.errors import TranscriptError
 from podtwin.formats import parse_transcript, read_transcript
 from podtwin.formats.base import Transcript
 from podtwin.search.index import index_episode
-from podtwin.speakers.attribution import default_attributor
-from podtwin.speakers.names import name_key, normalize_label
+from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
+from podtwin.speakers.turns import TurnRow, attribute_sentences, runs
 from podtwin.store.library import Library
 from podtwin.store.people import rebuild_people
 from podtwin.store.shows import name_hosts, reconcile_shows
@@ -40,16 +40,7 @@ class SentenceRow:
     end_s: float | None
     restored: bool
     text: str
-
-
-@dataclass
-class TurnRow:
-    first: int
-    last: int
-    role: str | None
-    speaker: str | None  # None when the model knows the role but not which of several guests
-    confidence: float
-    origin: str
+    confidence: float = 1.0  # P(speaker is right), calibrated (1.0 for labels and structure)
 
 
 @dataclass
@@ -105,13 +96,16 @@ def process_transcript(transcript: Transcript) -> ProcessedFile:
     kinds = tag_kinds(sentences, sponsor)
     info = infer_episode_info(transcript, sentences)
     labels = [normalize_label(s.speaker) for s in sentences]
-    turns = attribute_turns([s.text for s in sentences], labels, kinds, info)
+    who = attribute_sentences([s.text for s in sentences], labels, kinds, info)
+    turns = runs(who.roles, who.speakers, who.confidence, who.origin)
     rows = []
-    for turn in turns:
-        for i in range(turn.first, turn.last + 1):
-            s = sentences[i]
-            a, b = transcript.text.source_span(s.start, s.end)
-            rows.append(SentenceRow(turn.speaker, turn.role, kinds[i], a, b, s.start_s, s.end_s, s.restored, s.text))
+    for i, s in enumerate(sentences):
+        a, b = transcript.text.source_span(s.start, s.end)
+        rows.append(
+            SentenceRow(
+                who.speakers[i], who.roles[i], kinds[i], a, b, s.start_s, s.end_s, s.restored, s.text, who.confidence[i]
+            )
+        )
     segments = [
         (seg.kind, seg.first, seg.last, sum(len(rows[i].text.split()) for i in range(seg.first, seg.last + 1)))
         for seg in segments_of(kinds)
@@ -128,58 +122,6 @@ def process_transcript(transcript: Transcript) -> ProcessedFile:
         turns=turns,
         fingerprint=fingerprint([r.text for r in rows if r.kind == "conversation"]),
     )
-
-
-# Kinds the host reads; in an unlabelled transcript they are the host's by structure.
-HOST_KINDS = frozenset({"intro", "sponsor", "handoff", "outro"})
-
-
-def attribute_turns(
-    texts: list[str], labels: list[str | None], kinds: list[str], info: EpisodeInfo, attributor=None
-) -> list[TurnRow]:
-    """Turns over all sentences: from the labels when the source has them, else from the
-    structure (intros, sponsor reads, sign-offs) and the speaker-attribution model
-    (`attributor`, default the packaged one)."""
-    if any(labels):
-        roles = [_role_of(label, info) for label in labels]
-        return _runs(roles, labels, [1.0] * len(texts), ["label"] * len(texts))
-    roles: list[str | None] = ["host"] * len(texts)
-    confidence = [1.0] * len(texts)
-    origin = ["structure"] * len(texts)
-    spoken = [i for i, kind in enumerate(kinds) if kind not in HOST_KINDS]
-    names = [n for n in (info.host, *info.guests) if n]
-    for turn in (attributor or default_attributor()).attribute([texts[i] for i in spoken], names=names):
-        for j in range(turn.first, turn.last + 1):
-            roles[spoken[j]] = turn.role
-            confidence[spoken[j]] = turn.confidence
-            origin[spoken[j]] = "model"
-    guest = info.guests[0] if len(info.guests) == 1 else None
-    speakers = [info.host if role == "host" else guest for role in roles]
-    return _runs(roles, speakers, confidence, origin)
-
-
-def _role_of(label: str | None, info: EpisodeInfo) -> str | None:
-    if label is None:
-        return None
-    host = name_key(info.host or "")
-    key = name_key(label)
-    if host and (key == host or (len(key) >= 3 and host.startswith(key))):
-        return "host"
-    return "guest"
-
-
-def _runs(roles, speakers, confidence, origin) -> list[TurnRow]:
-    turns: list[TurnRow] = []
-    for i, (role, speaker) in enumerate(zip(roles, speakers)):
-        last = turns[-1] if turns else None
-        if last and last.role == role and last.speaker == speaker and last.origin == origin[i]:
-            last.last = i
-            last.confidence += confidence[i]
-        else:
-            turns.append(TurnRow(i, i, role, speaker, confidence[i], origin[i]))
-    for t in turns:
-        t.confidence = round(t.confidence / (t.last - t.first + 1), 4)
-    return turns
 
 
 def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -383,15 +325,18 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
         rows = [(sources[m.source][0], sources[m.source][1].sentences[m.index]) for m in merged]
         info = merge_info([pf.info for _, pf in sources])
         labelled = {sid for sid, pf in sources if any(t.origin == "label" for t in pf.turns)}
-        turns = attribute_turns(
+        who = attribute_sentences(
             [r.text for _, r in rows],
             [r.speaker if sid in labelled else None for sid, r in rows],
             [r.kind for _, r in rows],
             info,
         )
-        for turn in turns:
-            for i in range(turn.first, turn.last + 1):
-                rows[i] = (rows[i][0], replace(rows[i][1], speaker=turn.speaker, role=turn.role))
+        turns = runs(who.roles, who.speakers, who.confidence, who.origin)
+        for i in range(len(rows)):
+            rows[i] = (
+                rows[i][0],
+                replace(rows[i][1], speaker=who.speakers[i], role=who.roles[i], confidence=who.confidence[i]),
+            )
     kinds = [r.kind for _, r in rows]
     segments = [
         (seg.kind, seg.first, seg.last, sum(len(rows[i][1].text.split()) for i in range(seg.first, seg.last + 1)))
@@ -420,7 +365,8 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
     turn_of = {i: t for t, turn in enumerate(turns) for i in range(turn.first, turn.last + 1)}
     db.executemany(
         """INSERT INTO sentences (episode_id, idx, source_id, speaker, role, turn, kind, start_char, end_char,
-                                  start_s, end_s, restored, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                  start_s, end_s, restored, text, speaker_confidence)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             (
                 episode_id,
@@ -436,6 +382,7 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
                 r.end_s,
                 r.restored,
                 r.text,
+                r.confidence,
             )
             for i, (sid, r) in enumerate(rows)
         ),

@@ -67,9 +67,9 @@ def infer_episode_info(transcript: Transcript, sentences: list[Sentence]) -> Epi
     opening, closing = _edges(sentences)
     if not info.guests:
         for cue_list, source in ((_GUEST_CUES, "intro"), ([_HANDOFF_NAME], "handoff"), ([_SIGNOFF_NAME], "sign-off")):
-            name = _first_name_after(cue_list, opening if source != "sign-off" else closing)
-            if name:
-                info.guests = [name]
+            names = _names_after(cue_list, opening if source != "sign-off" else closing)
+            if names:
+                info.guests = names
                 info.evidence["guests"] = source
                 break
     if not info.show:
@@ -148,15 +148,42 @@ def _edges(sentences: list[Sentence]) -> tuple[list[Sentence], list[Sentence]]:
     return opening, closing
 
 
-def _first_name_after(cues: list[re.Pattern], sentences: list[Sentence]) -> str | None:
+# Between two guests' names: "Dylan Patel and Nathan Lambert", "A, B and C", "A & B".
+_NEXT_NAME = re.compile(r"\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)")
+MAX_GUESTS = 8
+
+
+def _names_after(cues: list[re.Pattern], sentences: list[Sentence]) -> list[str]:
+    """The guests the first cue names: one name, or several joined by commas and "and"."""
     for s in sentences:
         for cue in cues:
             m = cue.search(s.text)
-            if m:
-                name = name_at(s.text, m.end())
-                if name and len(name.split()) >= 2:
-                    return name
-    return None
+            if not m:
+                continue
+            name = name_at(s.text, m.end())
+            if not name or len(name.split()) < 2:
+                continue
+            names = [name]
+            low = s.text.lower()
+            start = low.find(name.lower(), m.end())
+            pos = start + len(name) if start >= 0 else -1
+            while pos >= 0 and len(names) < MAX_GUESTS:
+                sep = _NEXT_NAME.match(s.text, pos)
+                nxt = name_at(s.text, sep.end()) if sep else None
+                if not nxt:
+                    break
+                # uncased text runs on ("nathan lambert dylan runs ..."): stop at an earlier guest's word
+                said = {w.lower() for n in names for w in n.split()}
+                words = nxt.split()
+                cut = next((k for k, w in enumerate(words) if w.lower() in said), len(words))
+                nxt = " ".join(words[:cut])
+                # a full name right after the separator (not "and his work" / "the author of")
+                if len(nxt.split()) < 2 or low.find(nxt.lower(), sep.end()) != sep.end():
+                    break
+                names.append(nxt)
+                pos = sep.end() + len(nxt)
+            return names
+    return []
 
 
 def _labelled(sentences: list[Sentence]) -> bool:

@@ -85,35 +85,76 @@ def eval_sponsors(
 
 @app.command("speakers")
 def eval_speakers(
-    paths: LabelledPaths = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Labelled folders or files (a folder of files is one show, a folder of folders one show each). "
+            "Default: the measure split of every labelled show, then lex-labelled."
+        ),
+    ] = None,
     part: SplitPart = "measure",
-    unpunctuated: Annotated[bool, typer.Option("--unpunctuated", help="Also strip punctuation and casing.")] = False,
+    unpunctuated: Annotated[bool, typer.Option("--unpunctuated", help="Only the unpunctuated condition.")] = False,
+    punctuated: Annotated[bool, typer.Option("--punctuated", help="Only the punctuated condition.")] = False,
+    adapt: Annotated[bool, typer.Option("--adapt", help="Learn each show's host from its own episodes first.")] = False,
+    weights: Annotated[Path | None, typer.Option(help="Another speaker model (.npz) to measure.")] = None,
+    episodes: Annotated[bool, typer.Option("--episodes", help="Also print every episode's figures.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Speaker attribution on labelled transcripts stripped of labels: word accuracy, turn changes."""
-    from podtwin.speakers.evaluate import TOLERANCE, evaluate_speakers
+    """Speaker attribution on labelled transcripts stripped of labels (and, unpunctuated, of
+    punctuation and casing): per show and episode, word accuracy under the best one-to-one
+    mapping of speakers, turn-change F1, the host's true and predicted share of words, and
+    the number of speakers."""
+    from podtwin.corpus import labelled_folder, labelled_shows, lex_labelled_files
+    from podtwin.speakers.attribution import SpeakerAttributor
+    from podtwin.speakers.evaluate import evaluate_shows
 
-    files = _paths(paths, part)
-    result = evaluate_speakers(files, unpunctuated=unpunctuated)
+    if paths:
+        shows: dict[str, list[Path]] = {}
+        for p in paths:
+            if not p.exists():
+                raise typer.BadParameter(f"{p}: no such file or folder")
+            if p.is_dir():
+                shows.update(labelled_folder(p))
+            else:
+                shows.setdefault(p.parent.name, []).append(p)
+    else:
+        shows = {show: split(files, part) for show, files in labelled_shows().items()}
+        if lex_labelled_files():
+            shows["lex-labelled"] = lex_labelled_files()
+    shows = {k: v for k, v in shows.items() if v}
+    if not shows:
+        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
+    conditions = (True,) if unpunctuated and not punctuated else (False,) if punctuated else (False, True)
+    attributor = SpeakerAttributor.load(weights) if weights else None
+    result = evaluate_shows(shows, conditions, attributor, adapt=adapt)
     if as_json:
         print_json(result)
         return
-    typer.echo(
-        f"files {result['files']}  words {result['words']:,}  "
-        f"({part if not paths else 'given paths'}, {'unpunctuated' if unpunctuated else 'punctuated'})"
+    head = (
+        f"{'show':26}{'eps':>4}{'spk':>5}{'pred':>5}{'word acc':>9}{'all guest':>10}"
+        f"{'change F1':>10}{'±3':>6}{'host true':>10}{'host pred':>10}"
     )
-    typer.echo(f"{'':34}{'word acc':>9}{'change P':>10}{'R':>7}{'F1':>7}{f'F1 ±{TOLERANCE}':>9}")
-    for name, key in (
-        ("model", "model"),
-        ("baseline: all guest", "baseline_all_guest"),
-        ("baseline: '?' is host", "baseline_question_is_host"),
-    ):
-        r = result[key]
-        c = r["changes"]
-        typer.echo(
-            f"{name:34}{r['accuracy']:9.3f}{c['precision']:10.3f}{c['recall']:7.3f}{c['f1']:7.3f}"
-            f"{r[f'changes_pm{TOLERANCE}']['f1']:9.3f}"
-        )
+    for condition, res in result.items():
+        typer.echo(f"\n{condition} ({'adapted per show' if adapt else 'general model'}, {res['seconds']} s)")
+        typer.echo(head)
+        for show, r in res["shows"].items():
+            for group in ("two_speakers", "three_or_more"):
+                g = r["summary"].get(group)
+                if not g:
+                    continue
+                label = f"{show} ({'2' if group == 'two_speakers' else '3+'})"
+                typer.echo(
+                    f"{label[:26]:26}{g['episodes']:4d}{g['speakers_true']:5.1f}{g['speakers_predicted']:5.1f}"
+                    f"{g['accuracy']:9.3f}{g['baseline_all_guest']:10.3f}{g['change_f1']:10.3f}"
+                    f"{g['change_f1_pm3']:6.3f}{g['host_share_true']:10.3f}{g['host_share_predicted']:10.3f}"
+                )
+            if episodes:
+                for e in r["episodes"]:
+                    typer.echo(
+                        f"  {e['file'][:24]:24}{'':4}{e['speakers_true']:5d}{e['speakers_predicted']:5d}"
+                        f"{e['accuracy']:9.3f}{e['baseline_all_guest']:10.3f}{'':16}"
+                        f"{e['host_share_true']:10.3f}{e['host_share_predicted']:10.3f}"
+                    )
 
 
 @app.command("search")

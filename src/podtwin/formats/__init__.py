@@ -32,6 +32,7 @@ DEFAULT_READERS = [
     "podtwin.formats.subtitles",
     "podtwin.formats.whisper",
     "podtwin.formats.scraped",
+    "podtwin.formats.lines",
     "podtwin.formats.plain",
 ]
 

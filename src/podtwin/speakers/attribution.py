@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SpeakerAttributor", "Turn", "default_attributor", "emission_features", "transition_features"]
+__all__ = ["Analysis", "SpeakerAttributor", "Turn", "default_attributor", "emission_features", "transition_features"]
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("attribution.npz")
 ROLES = ("host", "guest")  # state 0 = host, 1 = guest
@@ -53,6 +53,14 @@ SHORT_WORDS = 4  # sentences this short also get a whole-sentence feature
 
 _MARKS = {"?": 1, ".": 2, "!": 3, "…": 2}
 _LEN_EDGES = np.array([1, 2, 3, 4, 6, 9, 13, 21, 36])  # length bin = number of edges <= n
+
+
+@dataclass
+class Analysis:
+    p_host: np.ndarray  # (n,) posterior P(host) per sentence
+    path: np.ndarray  # (n,) Viterbi role per sentence: 0 host, 1 guest
+    p_change: np.ndarray  # (n-1,) P(the speaker changes between i and i+1)
+    host_logit: np.ndarray  # (n,) the network's host evidence, before decoding
 
 
 @dataclass
@@ -395,10 +403,30 @@ class SpeakerAttributor:
 
     def posteriors(self, sentences: list[str], names=None) -> tuple[np.ndarray, np.ndarray]:
         """(P(host) per sentence, Viterbi role per sentence: 0 host / 1 guest)."""
+        a = self.analyse(sentences, names)
+        return a.p_host, a.path
+
+    def analyse(
+        self,
+        sentences: list[str],
+        names=None,
+        host_bias: np.ndarray | None = None,
+        clamp: np.ndarray | None = None,
+    ) -> Analysis:
+        """Posterior P(host), Viterbi roles and P(speaker change) of a conversation.
+
+        `host_bias`: log-odds added to each sentence's host evidence (a show's own host
+        model, see podtwin.speakers.adapt); `clamp`: per sentence 0 (known host), 1 (known
+        guest) or -1 (unknown), e.g. turns a creator corrected."""
         host, change = self.logits(encode_sentences(sentences, names))
-        p_host = _sigmoid(self.emit_scale * host)
+        z = self.emit_scale * host
+        if host_bias is not None:
+            z = z + host_bias
+        p_host = _sigmoid(z)
+        if clamp is not None:
+            p_host = np.where(clamp == 0, 1.0 - 1e-9, np.where(clamp == 1, 1e-9, p_host))
         p_change = _sigmoid(change + self.change_bias)
-        return forward_backward(p_host, p_change), viterbi(p_host, p_change)
+        return Analysis(forward_backward(p_host, p_change), viterbi(p_host, p_change), p_change, host)
 
     def attribute(self, sentences: list[str], paragraph_starts: list[bool] | None = None, names=None) -> list[Turn]:
         """Turns (runs of one role) over all sentence indexes, in order.

@@ -39,7 +39,7 @@ import numpy as np
 __all__ = [
     "LabelledText",
     "change_scores",
-    "evaluate_speakers",
+    "evaluate_shows",
     "labelled_sentences",
     "mapped_accuracy",
     "strip_labelled",
@@ -95,7 +95,42 @@ def strip_labelled(path: str | Path, unpunctuated: bool = False) -> LabelledText
         parts.append(piece)
         length += len(piece)
     guests = [str(g) for g in transcript.metadata.get("guests") or []]
-    return LabelledText(str(path), "".join(parts), spans, labels, guests)
+    return LabelledText(str(path), "".join(parts), spans, canonical_labels(labels), guests)
+
+
+def canonical_labels(labels: list[str]) -> list[str]:
+    """One label per person within a file: 'LENNY RACHITSKY' and 'Lenny' (a first name or
+    a shorter form of a longer label) become 'Lenny Rachitsky'."""
+    from podtwin.speakers.names import normalize_label
+
+    normal = {x: normalize_label(x) or "?" for x in set(labels)}
+    names = sorted(set(normal.values()), key=len, reverse=True)
+    merged: dict[str, str] = {}
+    for name in names:
+        key = name.lower()
+        merged[name] = next(
+            (m for m in names if len(m) > len(name) and m.lower().startswith(key + " ")), name
+        )
+    return [merged[normal[x]] for x in labels]
+
+
+def show_hosts(files: list[Path]) -> set[str]:
+    """The show's regulars: speakers (canonical labels) in at least 30% of its files, or of
+    two files when the show has fewer than five. Their role is "host"."""
+    from collections import Counter
+
+    seen: Counter[str] = Counter()
+    for f in files:
+        seen.update(set(canonical_labels(file_labels(f))))
+    need = max(2, 0.3 * len(files)) if len(files) >= 5 else min(2, len(files))
+    return {name for name, k in seen.items() if k >= need and name != "?"}
+
+
+def file_labels(path: Path) -> list[str]:
+    """The speaker label of each utterance of a labelled file."""
+    from podtwin.formats import read_transcript
+
+    return [u.speaker or "?" for u in read_transcript(path).utterances]
 
 
 def segment_plain(text: str, punctuator=None):
@@ -230,84 +265,180 @@ class _Tally:
         }
 
 
-def unlabelled_turns(transcript, sentences, attributor):
-    """Turns as ingest makes them for an unlabelled file: intros, sponsor reads and sign-offs
-    are the host's by structure; the model attributes the rest, with the host's and guests'
-    names as the text itself gives them."""
+def unlabelled_speakers(transcript, sentences, attributor=None, host_bias=None, corrections=None):
+    """(info, kinds, SentenceSpeakers) as ingest makes them for an unlabelled file: intros,
+    sponsor reads and sign-offs are the host's by structure; the model attributes the rest,
+    with the host's and guests' names as the text itself gives them."""
     from podtwin.clean.metadata import infer_episode_info
     from podtwin.clean.segments import tag_kinds
     from podtwin.clean.sponsors import default_sponsor_tagger
-    from podtwin.ingest import attribute_turns
+    from podtwin.speakers.turns import attribute_sentences
 
     texts = [s.text for s in sentences]
     sponsor = default_sponsor_tagger().predict(texts, [s.paragraph_start for s in sentences])
     kinds = tag_kinds(sentences, sponsor)
     info = infer_episode_info(transcript, sentences)
-    return attribute_turns(texts, [None] * len(texts), kinds, info, attributor)
+    who = attribute_sentences(texts, [None] * len(texts), kinds, info, attributor, host_bias, corrections)
+    return info, kinds, who
 
 
-def evaluate_speakers(paths, unpunctuated: bool = False, attributor=None, punctuator=None) -> dict:
-    """Word accuracy and turn-change scores of the attributor and two baselines over labelled files."""
-    from podtwin.speakers.attribution import default_attributor
+@dataclass
+class Episode:
+    """One labelled file, stripped and segmented, with its truth per word and per sentence."""
 
-    attributor = attributor or default_attributor()
-    if punctuator is None:  # punctuated files have unpunctuated stretches too
-        punctuator = _retry_punctuator()
-    model, guest_only, question = _Tally(), _Tally(), _Tally()
-    t_segment = t_attribute = 0.0
-    n_sentences = n_words = 0
-    for path in paths:
-        lt = strip_labelled(path, unpunctuated)
-        if not lt.word_labels:
-            continue
-        t0 = time.perf_counter()
-        transcript, sentences = segment_plain(lt.text, punctuator)
-        t1 = time.perf_counter()
-        texts = [s.text for s in sentences]
-        turns = unlabelled_turns(transcript, sentences, attributor)
-        t2 = time.perf_counter()
-        t_segment += t1 - t0
-        t_attribute += t2 - t1
-        n_sentences += len(sentences)
-        n_words += len(lt.word_labels)
-        roles = [""] * len(sentences)
-        for turn in turns:
-            for i in range(turn.first, turn.last + 1):
-                roles[i] = turn.role
-        ws = sentence_word_index(lt, transcript, sentences)
-        true = lt.word_labels
-        model.add([roles[s] for s in ws], true)
-        guest_only.add(["guest"] * len(true), true)
-        q_roles = ["host" if t.rstrip("\"'”’)] ").endswith("?") else "guest" for t in texts]
-        question.add([q_roles[s] for s in ws], true)
+    path: str
+    show: str
+    lt: LabelledText
+    transcript: object
+    sentences: list
+    word_sentence: np.ndarray
+    sentence_labels: list[str]  # majority true label per sentence
+    hosts: set[str]  # the show's regulars
+
+    @property
+    def texts(self) -> list[str]:
+        return [s.text for s in self.sentences]
+
+
+def load_episode(path: Path, show: str, hosts: set[str], unpunctuated: bool, punctuator) -> Episode | None:
+    lt = strip_labelled(path, unpunctuated)
+    if not lt.word_labels:
+        return None
+    transcript, sentences = segment_plain(lt.text, punctuator)
+    if not sentences:
+        return None
+    ws = sentence_word_index(lt, transcript, sentences)
+    counts: list[dict[str, int]] = [dict() for _ in sentences]
+    for w, k in enumerate(ws):
+        counts[k][lt.word_labels[w]] = counts[k].get(lt.word_labels[w], 0) + 1
+    labels = [max(c, key=c.get) if c else "" for c in counts]
+    return Episode(str(path), show, lt, transcript, sentences, ws, labels, hosts)
+
+
+SPEAKER_SHARE = 0.02  # a label with less of the words (a clip, a cameo) is not counted as a speaker
+
+
+def score_episode(ep: Episode, who) -> dict:
+    """Figures of one episode's predicted speakers (SentenceSpeakers) against its labels."""
+    true = ep.lt.word_labels
+    pred_sentence = [
+        (sp or (role or "?")) if role != "host" else "host:" + (sp or "") for sp, role in zip(who.speakers, who.roles)
+    ]
+    pred = [pred_sentence[k] for k in ep.word_sentence]
+    correct, n = mapped_accuracy(pred, true)
+    matched, n_pred, n_true = change_scores(pred, true, 0)
+    matched3, n_pred3, n_true3 = change_scores(pred, true, TOLERANCE)
+    words = len(true)
+    true_counts: dict[str, int] = {}
+    for x in true:
+        true_counts[x] = true_counts.get(x, 0) + 1
+    host_true = sum(c for x, c in true_counts.items() if x in ep.hosts)
+    host_pred = sum(1 for k in ep.word_sentence if who.roles[k] == "host")
+    guest_only = max((c for x, c in true_counts.items() if x not in ep.hosts), default=0)
     return {
-        "files": len(paths),
-        "words": n_words,
-        "sentences": n_sentences,
-        "unpunctuated": unpunctuated,
-        "model": model.result(),
-        "baseline_all_guest": guest_only.result(),
-        "baseline_question_is_host": question.result(),
-        "seconds": {
-            "segment": round(t_segment, 2),
-            "attribute": round(t_attribute, 2),
-            "attribute_sentences_per_s": round(n_sentences / t_attribute) if t_attribute else None,
-        },
+        "file": Path(ep.path).name,
+        "words": words,
+        "speakers_true": sum(1 for c in true_counts.values() if c >= SPEAKER_SHARE * words),
+        "speakers_predicted": len({p for p in pred_sentence}),
+        "accuracy": round(correct / n, 4) if n else 0.0,
+        "baseline_all_guest": round(guest_only / words, 4) if words else 0.0,
+        "change": [matched, n_pred, n_true],
+        "change_pm3": [matched3, n_pred3, n_true3],
+        "host_share_true": round(host_true / words, 4) if words else 0.0,
+        "host_share_predicted": round(host_pred / words, 4) if words else 0.0,
     }
 
 
+def _f1(m: int, p: int, t: int) -> float:
+    return round(2 * m / (p + t), 4) if p + t else 0.0
+
+
+def summarise(episodes: list[dict]) -> dict:
+    """Per show: means over two-speaker and over three-or-more-speaker episodes."""
+    out: dict = {"episodes": len(episodes), "words": sum(e["words"] for e in episodes)}
+    for name, group in (
+        ("two_speakers", [e for e in episodes if e["speakers_true"] == 2]),
+        ("three_or_more", [e for e in episodes if e["speakers_true"] >= 3]),
+        ("all", episodes),
+    ):
+        if not group:
+            continue
+        ch = np.sum([e["change"] for e in group], axis=0)
+        ch3 = np.sum([e["change_pm3"] for e in group], axis=0)
+        out[name] = {
+            "episodes": len(group),
+            "accuracy": round(float(np.mean([e["accuracy"] for e in group])), 4),
+            "baseline_all_guest": round(float(np.mean([e["baseline_all_guest"] for e in group])), 4),
+            "change_f1": _f1(*ch),
+            "change_f1_pm3": _f1(*ch3),
+            "host_share_true": round(float(np.mean([e["host_share_true"] for e in group])), 4),
+            "host_share_predicted": round(float(np.mean([e["host_share_predicted"] for e in group])), 4),
+            "host_share_error": round(
+                float(np.mean([abs(e["host_share_true"] - e["host_share_predicted"]) for e in group])), 4
+            ),
+            "speakers_true": round(float(np.mean([e["speakers_true"] for e in group])), 2),
+            "speakers_predicted": round(float(np.mean([e["speakers_predicted"] for e in group])), 2),
+        }
+    return out
+
+
+def load_show(show: str, files: list[Path], unpunctuated: bool, punctuator, hosts=None) -> list[Episode]:
+    hosts = show_hosts(files) if hosts is None else hosts
+    eps = [load_episode(f, show, hosts, unpunctuated, punctuator) for f in files]
+    return [e for e in eps if e is not None]
+
+
+def attribute_show(episodes: list[Episode], attributor=None, adapt: bool = False, corrections=None) -> list:
+    """SentenceSpeakers of every episode of one show; with `adapt`, after learning the
+    show's host from its own episodes (podtwin.speakers.adapt)."""
+    from podtwin.speakers.adapt import adapt_show
+
+    corrections = corrections or {}
+    if adapt:
+        return adapt_show(
+            [(ep.transcript, ep.sentences) for ep in episodes],
+            attributor,
+            [corrections.get(ep.path, {}) for ep in episodes],
+        )
+    return [unlabelled_speakers(ep.transcript, ep.sentences, attributor, None, corrections.get(ep.path))[2]
+            for ep in episodes]
+
+
+def evaluate_shows(
+    shows: dict[str, list[Path]],
+    conditions=(False, True),
+    attributor=None,
+    adapt: bool = False,
+    hosts: dict[str, set[str]] | None = None,
+    log=None,
+) -> dict:
+    """Per condition, per show: per-episode figures and their summaries (see summarise)."""
+    punctuator = _retry_punctuator()
+    out: dict = {}
+    for unp in conditions:
+        key = "unpunctuated" if unp else "punctuated"
+        res: dict = {}
+        t0 = time.perf_counter()
+        for show, files in shows.items():
+            eps = load_show(show, files, unp, punctuator, (hosts or {}).get(show))
+            whos = attribute_show(eps, attributor, adapt)
+            per = [score_episode(ep, who) for ep, who in zip(eps, whos)]
+            res[show] = {"summary": summarise(per), "episodes": per}
+            if log:
+                log(f"{key} {show}: {res[show]['summary']}")
+        out[key] = {"shows": res, "seconds": round(time.perf_counter() - t0, 1)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
-    from podtwin.corpus import lenny_files, split
+    from podtwin.corpus import labelled_shows, split
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--unpunctuated", action="store_true", help="also strip all punctuation and casing")
     ap.add_argument("--part", default="measure", choices=("measure", "train"))
-    ap.add_argument("--limit", type=int, default=0, help="only the first N files (quick looks)")
+    ap.add_argument("--adapt", action="store_true")
     args = ap.parse_args(argv)
-    files = split(lenny_files(), args.part)
-    if args.limit:
-        files = files[: args.limit]
-    print(json.dumps(evaluate_speakers(files, unpunctuated=args.unpunctuated), indent=2))
+    shows = {show: split(files, args.part) for show, files in labelled_shows().items()}
+    print(json.dumps(evaluate_shows(shows, adapt=args.adapt), indent=2))
 
 
 if __name__ == "__main__":

@@ -32,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from podtwin.corpus import lenny_files, split
+from podtwin.corpus import labelled_shows, show_group, split
 from podtwin.speakers import attribution as A
-from podtwin.speakers.evaluate import _retry_punctuator, labelled_sentences, strip_labelled
-from podtwin.speakers.names import normalize_label
+from podtwin.speakers.evaluate import _retry_punctuator, labelled_sentences, show_hosts, strip_labelled
 
 EMIT_DIM = 1 << 16  # rows of the sentence-feature table
 SEAM_DIM = 1 << 16  # rows of the seam-feature table
@@ -56,48 +55,60 @@ BACK_CHANNELS = (
     "Yeah.", "Right.", "Mm-hmm.", "Okay.", "Yes.", "Totally.", "Wow.", "Interesting.", "That's right.",
     "Absolutely.", "Sure.", "Uh-huh.", "Exactly.", "Got it.", "Cool.", "Yeah, yeah.", "Oh, wow.", "Makes sense.",
 )  # fmt: skip
-HOST_NAMES = ("Lenny Rachitsky",)
 CACHE = Path.home() / ".cache" / "podtwin" / "attribution"
 SEED = 0
 VAL_EVERY = 5
 
 
-def is_host(label: str) -> bool:
-    name = normalize_label(label) or ""
-    return name.split()[0].lower() == "lenny" if name else False
-
-
 def file_examples(path: Path, unpunctuated: bool, punctuator) -> dict:
-    """Sentences of one file in one condition, their roles (0 host, 1 guest) and word counts. Cached."""
-    key = hashlib.sha1(f"{path.resolve()}|{path.stat().st_mtime_ns}|{unpunctuated}|v2".encode()).hexdigest()
+    """Sentences of one file in one condition, each sentence's speaker (its words' majority
+    label) and word count. Cached."""
+    key = hashlib.sha1(f"{path.resolve()}|{path.stat().st_mtime_ns}|{unpunctuated}|v3".encode()).hexdigest()
     cached = CACHE / f"{key}.pkl"
     if cached.exists():
         return pickle.loads(cached.read_bytes())
     lt = strip_labelled(path, unpunctuated)
     sentences, word_sentence, labels = labelled_sentences(lt, punctuator)
-    names = list(HOST_NAMES) + lt.guests + sorted({normalize_label(x) or "" for x in lt.word_labels})
+    names = lt.guests + sorted(set(lt.word_labels))
     out = {
         "texts": [s.text for s in sentences],
-        "roles": np.array([0 if is_host(x) else 1 for x in labels], dtype=np.int8),
+        "labels": labels,
         "words": np.bincount(word_sentence, minlength=len(sentences)).astype(np.int32),
-        "names": [n for n in names if n],
+        "names": [n for n in names if n and n != "?"],
     }
     CACHE.mkdir(parents=True, exist_ok=True)
     cached.write_bytes(pickle.dumps(out))
     return out
 
 
-def load_examples(files: list[Path], conditions=(False, True)) -> list[dict]:
-    punctuator = None
+def training_shows(leave_out: str | None = None) -> dict[str, list[Path]]:
+    """The train split of every labelled show, without the group of `leave_out` (a show or
+    group name: that show and its sister shows are left out). lex-labelled is never here."""
+    out = {}
+    for show, files in labelled_shows().items():
+        if leave_out and show_group(show) == show_group(leave_out):
+            continue
+        out[show] = split(files, "train")
+    return out
+
+
+def load_examples(shows: dict[str, list[Path]], conditions=(False, True)) -> list[dict]:
+    """Examples of every file of every show, roles from the show's regulars (0 host, 1 other),
+    speakers numbered per file (for the change target)."""
+    punctuator = _retry_punctuator() if True in conditions else None
     out = []
-    for unp in conditions:
-        if unp:
-            punctuator = _retry_punctuator()
-        for f in files:
-            ex = file_examples(f, unp, punctuator)
-            ex["path"] = str(f)
-            ex["unpunctuated"] = unp
-            out.append(ex)
+    for show, files in shows.items():
+        hosts = show_hosts(labelled_shows().get(show, files))
+        for unp in conditions:
+            for f in files:
+                ex = dict(file_examples(f, unp, punctuator))
+                ids = {name: i for i, name in enumerate(dict.fromkeys(ex["labels"]))}
+                ex["speaker"] = np.array([ids[x] for x in ex["labels"]], dtype=np.int32)
+                ex["roles"] = np.array([0 if x in hosts else 1 for x in ex["labels"]], dtype=np.int8)
+                # no regular speaks (a panel of guests): who is "host" is not defined
+                ex["has_host"] = bool((ex["roles"] == 0).any())
+                ex["path"], ex["show"], ex["unpunctuated"] = str(f), show, unp
+                out.append(ex)
     return out
 
 
@@ -125,6 +136,8 @@ def prepare(ex: dict) -> dict:
         "s_idx": s_idx,
         "s_off": s_off,
         "host": (ex["roles"] == 0).astype(np.float32),
+        "has_host": float(ex["has_host"]),
+        "change": (ex["speaker"][1:] != ex["speaker"][:-1]).astype(np.float32),
         "words": ex["words"].astype(np.float32),
         "unpunctuated": ex["unpunctuated"],
     }
@@ -132,21 +145,33 @@ def prepare(ex: dict) -> dict:
 
 def with_back_channels(ex: dict, rng: np.random.Generator) -> dict:
     """A copy of a training conversation with back-channels of the other speaker inserted."""
-    texts, roles, words = [], [], []
+    texts, roles, words, speakers = [], [], [], []
     n = len(ex["texts"])
+    other = {}  # speaker -> the last other speaker heard, who back-channels
     for i in range(n):
         texts.append(ex["texts"][i])
         roles.append(ex["roles"][i])
         words.append(ex["words"][i])
-        if i + 1 < n and ex["roles"][i] == ex["roles"][i + 1] and rng.random() < BACK_CHANNEL_RATE:
+        speakers.append(ex["speaker"][i])
+        if i and ex["speaker"][i] != ex["speaker"][i - 1]:
+            other[int(ex["speaker"][i])] = int(ex["speaker"][i - 1])
+        me = int(ex["speaker"][i])
+        if i + 1 < n and ex["speaker"][i + 1] == me and me in other and rng.random() < BACK_CHANNEL_RATE:
             text = BACK_CHANNELS[int(rng.integers(len(BACK_CHANNELS)))]
             if ex["unpunctuated"]:
                 text = text.lower().replace(",", "").replace(".", "")
             texts.append(text)
-            roles.append(1 - ex["roles"][i])
+            who = other[me]
+            speakers.append(who)
+            roles.append(ex["roles"][ex["speaker"] == who][0])
             words.append(len(text.split()))
     out = dict(ex)
-    out.update(texts=texts, roles=np.array(roles, dtype=np.int8), words=np.array(words, dtype=np.int32))
+    out.update(
+        texts=texts,
+        roles=np.array(roles, dtype=np.int8),
+        words=np.array(words, dtype=np.int32),
+        speaker=np.array(speakers, dtype=np.int32),
+    )
     return out
 
 
@@ -169,6 +194,8 @@ def make_batch(items, rng: np.random.Generator | None):
     e_parts, e_off, s_parts, s_off = [], [], [], []
     e_n = s_n = 0
     host = np.zeros((len(items), WINDOW), np.float32)
+    change = np.zeros((len(items), WINDOW - 1), np.float32)
+    host_mask = np.zeros((len(items), 1), np.float32)
     weight = np.zeros((len(items), WINDOW), np.float32)
     mask = np.zeros((len(items), WINDOW), np.float32)
     for b, (c, a, z) in enumerate(items):
@@ -188,6 +215,8 @@ def make_batch(items, rng: np.random.Generator | None):
             s_n += len(s)
         m = z - a
         host[b, :m] = c["host"][a:z]
+        change[b, : m - 1] = c["change"][a : z - 1]
+        host_mask[b, 0] = c["has_host"]
         weight[b, :m] = np.sqrt(np.maximum(c["words"][a:z], 1.0))
         # positions near a cut edge lack context; a conversation's own ends do not
         mask[b, (0 if a == 0 else EDGE) : (m if z == c["n"] else min(m, WINDOW - EDGE))] = 1.0
@@ -196,7 +225,8 @@ def make_batch(items, rng: np.random.Generator | None):
         return torch.from_numpy(np.concatenate(parts) if parts else np.zeros(0, np.int64))
 
     inputs = (cat(e_parts), torch.tensor(e_off), cat(s_parts), torch.tensor(s_off))
-    return inputs, torch.from_numpy(host), torch.from_numpy(weight), torch.from_numpy(mask)
+    targets = (torch.from_numpy(host), torch.from_numpy(change), torch.from_numpy(host_mask))
+    return inputs, targets, torch.from_numpy(weight), torch.from_numpy(mask)
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -239,11 +269,12 @@ def train_epoch(model, opt, convs: list[dict], rng: np.random.Generator) -> floa
     items = windows(convs, rng)
     for k in range(0, len(items), BATCH):
         batch = items[k : k + BATCH]
-        inputs, host, weight, mask = make_batch(batch, rng)
+        inputs, (host, changed, host_mask), weight, mask = make_batch(batch, rng)
         host_logit, change_logit = model(*inputs, (len(batch), WINDOW))
-        w = weight * mask
-        loss_host = (F.binary_cross_entropy_with_logits(host_logit, host, reduction="none") * w).sum() / w.sum()
-        changed = (host[:, 1:] != host[:, :-1]).float()
+        w = weight * mask * host_mask
+        loss_host = (F.binary_cross_entropy_with_logits(host_logit, host, reduction="none") * w).sum() / w.sum().clamp(
+            min=1.0
+        )
         mc = mask[:, 1:] * mask[:, :-1]
         loss_change = F.binary_cross_entropy_with_logits(change_logit, changed, reduction="none")
         loss_change = (loss_change * mc).sum() / mc.sum()
@@ -346,24 +377,34 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="train the speaker attributor")
     ap.add_argument("--out", type=Path, default=A.DEFAULT_WEIGHTS)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--leave-out", default=None, help="a show whose group is left out (leave-one-show-out runs)")
+    ap.add_argument("--epochs", type=int, default=0, help="skip validation: train this many epochs")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    files = split(lenny_files(), "train")
-    val_files = {str(f) for i, f in enumerate(files) if i % VAL_EVERY == 0}
-    examples = [ex for ex in load_examples(files) if len(ex["texts"]) > 1]
-    print(f"examples ready in {time.time() - t0:.0f}s: {sum(len(e['texts']) for e in examples)} sentences")
-    fit_ex = [ex for ex in examples if ex["path"] not in val_files]
-    val_ex = [ex for ex in examples if ex["path"] in val_files]
+    shows = training_shows(args.leave_out)
+    val_files = {str(f) for files in shows.values() for i, f in enumerate(files) if i % VAL_EVERY == 0}
+    examples = [ex for ex in load_examples(shows) if len(ex["texts"]) > 1]
+    print(
+        f"shows {sorted(shows)}; examples ready in {time.time() - t0:.0f}s: "
+        f"{sum(len(e['texts']) for e in examples)} sentences",
+        flush=True,
+    )
+    if args.epochs:
+        epochs, (scale, bias) = args.epochs, (0.5, 0.0)
+    else:
+        fit_ex = [ex for ex in examples if ex["path"] not in val_files]
+        val_ex = [ex for ex in examples if ex["path"] in val_files and ex["has_host"]]
+        rng = np.random.default_rng(SEED)
+        _, history = fit([prepare(with_back_channels(ex, rng)) for ex in fit_ex], MAX_EPOCHS, val_ex)
+        best_epoch = max(range(len(history)), key=lambda i: history[i][0])
+        _, (scale, bias), scores = history[best_epoch]
+        epochs = best_epoch + 1
+        print(f"chosen on validation: {epochs} epochs, decoder scale {scale}, change bias {bias}: {scores}")
     rng = np.random.default_rng(SEED)
-    _, history = fit([prepare(with_back_channels(ex, rng)) for ex in fit_ex], MAX_EPOCHS, val_ex)
-    best_epoch = max(range(len(history)), key=lambda i: history[i][0])
-    _, (scale, bias), scores = history[best_epoch]
-    print(f"chosen on validation: {best_epoch + 1} epochs, decoder scale {scale}, change bias {bias}: {scores}")
-    rng = np.random.default_rng(SEED)
-    model, _ = fit([prepare(with_back_channels(ex, rng)) for ex in examples], best_epoch + 1)
+    model, _ = fit([prepare(with_back_channels(ex, rng)) for ex in examples], epochs)
     np.savez_compressed(args.out, **export(model, scale, bias))
     print(f"saved {args.out} ({args.out.stat().st_size} bytes) in {time.time() - t0:.0f}s")
 

@@ -338,3 +338,10 @@ def m009_index_generation(db: sqlite3.Connection) -> None:
             )
     for statement in statements:
         db.execute(statement)
+
+
+@migration
+def m010_speaker_confidence(db: sqlite3.Connection) -> None:
+    # P(the sentence's speaker is right), calibrated on shows the model never saw: the twin
+    # quotes only sentences at or above the calibration's threshold. NULL: from a label.
+    db.execute("ALTER TABLE sentences ADD COLUMN speaker_confidence REAL")
