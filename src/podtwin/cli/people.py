@@ -79,16 +79,16 @@ def set_speaker_command(
     turn: Annotated[int, typer.Argument(help="Turn index (see `podtwin export` / `podtwin show`).", min=0)],
     person: Annotated[str, typer.Argument(help="Who said it (name or alias).")],
 ) -> None:
-    """Say who spoke one turn of an episode. Survives re-ingest."""
+    """Say who spoke one turn of an episode. Survives re-ingest; the show's other turns and
+    episodes are attributed again with it."""
+    from podtwin.store.speakers import set_turn_speaker
+
     with open_library(ctx) as library:
         with library.atomic() as db:
             episode_id = resolve_episode(library, episode)
-            turns = db.execute("SELECT count(*) FROM turns WHERE episode_id = ?", [episode_id]).fetchone()[0]
-            if turn >= turns:
-                raise PersonNotFound(f"episode {episode_id} has {turns} turns (0..{turns - 1}); no turn {turn}")
-            _, name = person_id(db, person)
-            source = db.execute(
-                "SELECT content_hash FROM sources WHERE episode_id = ? ORDER BY id LIMIT 1", [episode_id]
-            ).fetchone()[0]
-            record_correction(db, "set_speaker", {"source_hash": source, "turn": turn, "person": name})
-    console.print(f"episode {episode_id} turn {turn}: {name}", highlight=False)
+            result = set_turn_speaker(db, episode_id, turn, person)
+    console.print(
+        f"episode {episode_id} turn {turn}: {result['person']} "
+        f"({len(result['reattributed'])} episode(s) of the show attributed again)",
+        highlight=False,
+    )

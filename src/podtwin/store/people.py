@@ -188,18 +188,27 @@ def _set_speaker(db, args: dict) -> None:
     if row is None:
         return  # that transcript is no longer in the library
     episode_id = row[0]
-    turn = db.execute("SELECT * FROM turns WHERE episode_id = ? AND idx = ?", [episode_id, args["turn"]]).fetchone()
-    if turn is None:
-        return
+    if "first_sentence" in args:  # stored by sentence range: survives renumbered turns
+        first, last = int(args["first_sentence"]), int(args["last_sentence"])
+    else:  # corrections written before ranges were kept name a turn
+        turn = db.execute(
+            "SELECT first_sentence, last_sentence FROM turns WHERE episode_id = ? AND idx = ?",
+            [episode_id, args["turn"]],
+        ).fetchone()
+        if turn is None:
+            return
+        first, last = turn
     host = db.execute("SELECT host FROM episodes WHERE id = ?", [episode_id]).fetchone()[0]
     role = "host" if args["person"] == host else "guest"
     db.execute(
-        "UPDATE turns SET speaker = ?, role = ?, confidence = 1.0, origin = 'correction' WHERE id = ?",
-        [args["person"], role, turn["id"]],
+        """UPDATE turns SET speaker = ?, role = ?, confidence = 1.0, origin = 'correction'
+           WHERE episode_id = ? AND first_sentence >= ? AND last_sentence <= ?""",
+        [args["person"], role, episode_id, first, last],
     )
     db.execute(
-        "UPDATE sentences SET speaker = ?, role = ? WHERE episode_id = ? AND turn = ?",
-        [args["person"], role, episode_id, args["turn"]],
+        """UPDATE sentences SET speaker = ?, role = ?, speaker_confidence = 1.0
+           WHERE episode_id = ? AND idx BETWEEN ? AND ?""",
+        [args["person"], role, episode_id, first, last],
     )
 
 
