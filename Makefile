@@ -65,7 +65,7 @@ eval: $(STAMP)
 	$(BIN)/podtwin eval sentences
 	$(BIN)/podtwin eval sponsors
 	$(BIN)/podtwin eval speakers
-	$(BIN)/podtwin eval speakers --unpunctuated
+	$(BIN)/podtwin eval purity
 	$(MAKE) $(FULL_DB)
 	$(BIN)/podtwin --db $(FULL_DB) eval search eval/search/*.jsonl --split measure
 	$(BIN)/podtwin --db $(FULL_DB) eval twin eval/twin/*.jsonl --split measure
@@ -75,6 +75,7 @@ train: $(STAMP)
 	$(BIN)/python -m podtwin.text.train_punctuator
 	$(BIN)/python -m podtwin.clean.train_sponsors
 	$(BIN)/python -m podtwin.speakers.train_attribution
+	$(BIN)/python -m podtwin.speakers.train_calibration --refit
 
 clean:
 	rm -rf $(VENV) $(DB) $(FULL_DB) .pytest_cache .ruff_cache

@@ -89,7 +89,7 @@ def test_numpy_inference_matches_the_torch_network(measure_paths):
     host, change = att.logits(encode_sentences(sentences))
     c = T.prepare(
         {"texts": sentences, "names": [], "roles": np.zeros(len(sentences)), "words": np.ones(len(sentences))}
-        | {"unpunctuated": False}
+        | {"unpunctuated": False, "speaker": np.zeros(len(sentences), np.int32), "has_host": True}
     )
     with torch.no_grad():
         args = [torch.from_numpy(c[k]) for k in ("e_idx", "e_off", "s_idx", "s_off")]

@@ -24,8 +24,9 @@ from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
 from podtwin.speakers.turns import TurnRow, attribute_sentences, runs
 from podtwin.store.library import Library
-from podtwin.store.people import rebuild_people
+from podtwin.store.people import apply_corrections, rebuild_people
 from podtwin.store.shows import name_hosts, reconcile_shows
+from podtwin.store.speakers import reattribute_show
 from podtwin.text.segmenter import segment_transcript
 
 
@@ -230,6 +231,18 @@ def ingest(
         reconcile_shows(db)
         name_hosts(db)
         rebuild_people(db)
+        if report.episode_ids:
+            # the show's host, learnt from all of its unlabelled episodes, and the creator's corrections
+            shows = {
+                r[0]
+                for r in db.execute(
+                    f"SELECT DISTINCT show_id FROM episodes WHERE id IN ({', '.join('?' * len(report.episode_ids))})",
+                    report.episode_ids,
+                )
+            }
+            for show_id in sorted(shows, key=lambda x: (x is None, x or 0)):
+                reattribute_show(db, show_id)
+            apply_corrections(db)
     return report
 
 

@@ -157,6 +157,44 @@ def eval_speakers(
                     )
 
 
+@app.command("purity")
+def eval_purity(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labelled folders or files (default: lex-labelled, a show no model was trained on)."),
+    ] = None,
+    unpunctuated: Annotated[bool, typer.Option("--unpunctuated", help="Strip punctuation and casing too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """True purity of guest twins: labelled episodes ingested unlabelled, each guest's twin
+    asked the host's real questions; every quoted word checked against the labels."""
+    from podtwin.corpus import labelled_folder, lex_labelled_files
+    from podtwin.twin.evaluate_purity import evaluate_purity
+
+    shows: dict[str, list[Path]] = {}
+    for p in paths or []:
+        if not p.exists():
+            raise typer.BadParameter(f"{p}: no such file or folder")
+        if p.is_dir():
+            shows.update(labelled_folder(p))
+        else:
+            shows.setdefault(p.parent.name, []).append(p)
+    if not paths and lex_labelled_files():
+        shows["lex-labelled"] = lex_labelled_files()
+    if not shows:
+        raise typer.BadParameter("no labelled transcripts found (set PODTWIN_CORPUS or give PATHs)")
+    result = evaluate_purity(shows, unpunctuated=unpunctuated)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"{'show':28}{'questions':>10}{'quoted words':>13}{'purity':>8}{'hit rate':>9}{'abstained':>10}")
+    for show, r in [*result["shows"].items(), ("all", result["all"])]:
+        purity = "-" if r["purity"] is None else f"{r['purity']:.4f}"
+        hit = "-" if r["hit_rate"] is None else f"{r['hit_rate']:.3f}"
+        abstained = "-" if r["abstained"] is None else f"{r['abstained']:.3f}"
+        typer.echo(f"{show[:28]:28}{r['questions']:10d}{r['quoted_words']:13d}{purity:>8}{hit:>9}{abstained:>10}")
+
+
 @app.command("search")
 def eval_search(
     ctx: typer.Context,

@@ -108,15 +108,29 @@ def _prepare(transcript, sentences):
     return texts, tag_kinds(sentences, sponsor), infer_episode_info(transcript, sentences)
 
 
-def adapt_show(episodes, attributor=None, corrections=None, rounds: int = ROUNDS, bias_weight: float = BIAS_WEIGHT):
+def adapt_show(
+    episodes,
+    attributor=None,
+    corrections=None,
+    rounds: int = ROUNDS,
+    bias_weight: float = BIAS_WEIGHT,
+    calibration=None,
+):
     """SentenceSpeakers of every episode of one show, after learning the show's host from
     the show itself. `episodes`: (transcript, sentences) pairs; `corrections`: per episode,
     sentence index -> person."""
     prepared = [_prepare(t, s) for t, s in episodes]
-    return adapt_prepared(prepared, attributor, corrections, rounds, bias_weight)
+    return adapt_prepared(prepared, attributor, corrections, rounds, bias_weight, calibration)
 
 
-def adapt_prepared(prepared, attributor=None, corrections=None, rounds: int = ROUNDS, bias_weight: float = BIAS_WEIGHT):
+def adapt_prepared(
+    prepared,
+    attributor=None,
+    corrections=None,
+    rounds: int = ROUNDS,
+    bias_weight: float = BIAS_WEIGHT,
+    calibration=None,
+):
     """As adapt_show, on (texts, kinds, info) per episode."""
     from podtwin.speakers.turns import HOST_KINDS, attribute_sentences
 
@@ -125,7 +139,7 @@ def adapt_prepared(prepared, attributor=None, corrections=None, rounds: int = RO
     whos = []
     for round_ in range(rounds + 1):
         whos = [
-            attribute_sentences(texts, [None] * len(texts), kinds, info, attributor, bias, fixes)
+            attribute_sentences(texts, [None] * len(texts), kinds, info, attributor, bias, fixes, calibration)
             for (texts, kinds, info), bias, fixes in zip(prepared, biases, corrections)
         ]
         if round_ == rounds or len(prepared) < 2 and not any(corrections):

@@ -108,9 +108,7 @@ def canonical_labels(labels: list[str]) -> list[str]:
     merged: dict[str, str] = {}
     for name in names:
         key = name.lower()
-        merged[name] = next(
-            (m for m in names if len(m) > len(name) and m.lower().startswith(key + " ")), name
-        )
+        merged[name] = next((m for m in names if len(m) > len(name) and m.lower().startswith(key + " ")), name)
     return [merged[normal[x]] for x in labels]
 
 
@@ -191,22 +189,10 @@ def labelled_sentences(lt: LabelledText, punctuator=None):
 
 def mapped_accuracy(pred: list[str], true: list[str]) -> tuple[int, int]:
     """(correct, total) under the best one-to-one mapping of predicted to true labels."""
-    p_names = sorted(set(pred))
-    t_names = sorted(set(true))
     if not true:
         return 0, 0
-    pi = {n: i for i, n in enumerate(p_names)}
-    ti = {n: i for i, n in enumerate(t_names)}
-    m = np.zeros((len(p_names), len(t_names)), dtype=np.int64)
-    np.add.at(m, ([pi[x] for x in pred], [ti[x] for x in true]), 1)
-    best = 0
-    k = min(len(p_names), len(t_names))
-    for cols in itertools.permutations(range(len(t_names)), k):
-        best = max(best, int(sum(m[r, c] for r, c in zip(range(k), cols))))
-    if len(p_names) > len(t_names):
-        for rows in itertools.permutations(range(len(p_names)), k):
-            best = max(best, int(sum(m[r, c] for r, c in zip(rows, range(k)))))
-    return best, len(true)
+    mapping = best_mapping(pred, true)
+    return sum(1 for p, t in zip(pred, true) if mapping.get(p) == t), len(true)
 
 
 def _changes(labels: list[str]) -> np.ndarray:
@@ -265,7 +251,7 @@ class _Tally:
         }
 
 
-def unlabelled_speakers(transcript, sentences, attributor=None, host_bias=None, corrections=None):
+def unlabelled_speakers(transcript, sentences, attributor=None, host_bias=None, corrections=None, calibration=None):
     """(info, kinds, SentenceSpeakers) as ingest makes them for an unlabelled file: intros,
     sponsor reads and sign-offs are the host's by structure; the model attributes the rest,
     with the host's and guests' names as the text itself gives them."""
@@ -278,7 +264,7 @@ def unlabelled_speakers(transcript, sentences, attributor=None, host_bias=None, 
     sponsor = default_sponsor_tagger().predict(texts, [s.paragraph_start for s in sentences])
     kinds = tag_kinds(sentences, sponsor)
     info = infer_episode_info(transcript, sentences)
-    who = attribute_sentences(texts, [None] * len(texts), kinds, info, attributor, host_bias, corrections)
+    who = attribute_sentences(texts, [None] * len(texts), kinds, info, attributor, host_bias, corrections, calibration)
     return info, kinds, who
 
 
@@ -318,12 +304,104 @@ def load_episode(path: Path, show: str, hosts: set[str], unpunctuated: bool, pun
 SPEAKER_SHARE = 0.02  # a label with less of the words (a clip, a cameo) is not counted as a speaker
 
 
+def predicted_labels(who) -> list[str]:
+    """One label per sentence for scoring: the speaker's name, or the role when unnamed."""
+    return [
+        (sp or (role or "?")) if role != "host" else "host:" + (sp or "") for sp, role in zip(who.speakers, who.roles)
+    ]
+
+
+def best_mapping(pred: list[str], true: list[str]) -> dict[str, str]:
+    """The one-to-one mapping of predicted to true labels that gets most words right."""
+    p_names = sorted(set(pred))
+    t_names = sorted(set(true))
+    pi = {n: i for i, n in enumerate(p_names)}
+    ti = {n: i for i, n in enumerate(t_names)}
+    m = np.zeros((len(p_names), len(t_names)), dtype=np.int64)
+    np.add.at(m, ([pi[x] for x in pred], [ti[x] for x in true]), 1)
+    best: tuple[int, tuple] = (-1, ())
+    k = min(len(p_names), len(t_names))
+    if k > 5:  # too many orders to try: greedy, largest overlap first
+        pairs, used_r, used_c = [], set(), set()
+        for flat in np.argsort(-m, axis=None):
+            r, c = divmod(int(flat), m.shape[1])
+            if r not in used_r and c not in used_c:
+                pairs.append((r, c))
+                used_r.add(r)
+                used_c.add(c)
+        return {p_names[r]: t_names[c] for r, c in pairs}
+    if len(p_names) <= len(t_names):
+        for cols in itertools.permutations(range(len(t_names)), k):
+            total = int(sum(m[r, c] for r, c in zip(range(k), cols)))
+            if total > best[0]:
+                best = (total, tuple(zip(range(k), cols)))
+    else:
+        for rows in itertools.permutations(range(len(p_names)), k):
+            total = int(sum(m[r, c] for r, c in zip(rows, range(k))))
+            if total > best[0]:
+                best = (total, tuple(zip(rows, range(k))))
+    return {p_names[r]: t_names[c] for r, c in best[1]}
+
+
+def sentence_outcomes(ep: Episode, who) -> list[tuple[float, int, int, str]]:
+    """Per model-attributed sentence: (confidence, words right, words, role), under the best mapping."""
+    pred_sentence = predicted_labels(who)
+    pred = [pred_sentence[k] for k in ep.word_sentence]
+    mapping = best_mapping(pred, ep.lt.word_labels)
+    right = np.zeros(len(pred_sentence), np.int64)
+    total = np.zeros(len(pred_sentence), np.int64)
+    for w, k in enumerate(ep.word_sentence):
+        total[k] += 1
+        right[k] += mapping.get(pred[w]) == ep.lt.word_labels[w]
+    return [
+        (who.confidence[k], int(right[k]), int(total[k]), who.roles[k] or "")
+        for k in range(len(pred_sentence))
+        if who.origin[k] == "model" and total[k]
+    ]
+
+
+def reliability(outcomes, bins: int = 10, threshold: float | None = None) -> dict:
+    """Expected calibration error (word-weighted) and a reliability table; with a threshold,
+    the share of words at or above it that are someone else's, and how many words that keeps."""
+    if not outcomes:
+        return {}
+    conf = np.array([o[0] for o in outcomes])
+    right = np.array([o[1] for o in outcomes], dtype=float)
+    words = np.array([o[2] for o in outcomes], dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
+    table = []
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if not sel.any():
+            continue
+        w = words[sel].sum()
+        mean_conf = float((conf[sel] * words[sel]).sum() / w)
+        acc = float(right[sel].sum() / w)
+        ece += w / words.sum() * abs(mean_conf - acc)
+        table.append(
+            {
+                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+                "words": int(w),
+                "confidence": round(mean_conf, 3),
+                "accuracy": round(acc, 3),
+            }
+        )
+    out = {"ece": round(float(ece), 4), "table": table}
+    if threshold is not None:
+        keep = conf >= threshold
+        kept = words[keep].sum()
+        out["threshold"] = threshold
+        out["kept_words"] = round(float(kept / words.sum()), 4)
+        out["wrong_words_kept"] = round(float(1 - right[keep].sum() / kept), 4) if kept else 0.0
+    return out
+
+
 def score_episode(ep: Episode, who) -> dict:
     """Figures of one episode's predicted speakers (SentenceSpeakers) against its labels."""
     true = ep.lt.word_labels
-    pred_sentence = [
-        (sp or (role or "?")) if role != "host" else "host:" + (sp or "") for sp, role in zip(who.speakers, who.roles)
-    ]
+    pred_sentence = predicted_labels(who)
     pred = [pred_sentence[k] for k in ep.word_sentence]
     correct, n = mapped_accuracy(pred, true)
     matched, n_pred, n_true = change_scores(pred, true, 0)
@@ -388,7 +466,9 @@ def load_show(show: str, files: list[Path], unpunctuated: bool, punctuator, host
     return [e for e in eps if e is not None]
 
 
-def attribute_show(episodes: list[Episode], attributor=None, adapt: bool = False, corrections=None) -> list:
+def attribute_show(
+    episodes: list[Episode], attributor=None, adapt: bool = False, corrections=None, calibration=None
+) -> list:
     """SentenceSpeakers of every episode of one show; with `adapt`, after learning the
     show's host from its own episodes (podtwin.speakers.adapt)."""
     from podtwin.speakers.adapt import adapt_show
@@ -399,9 +479,12 @@ def attribute_show(episodes: list[Episode], attributor=None, adapt: bool = False
             [(ep.transcript, ep.sentences) for ep in episodes],
             attributor,
             [corrections.get(ep.path, {}) for ep in episodes],
+            calibration=calibration,
         )
-    return [unlabelled_speakers(ep.transcript, ep.sentences, attributor, None, corrections.get(ep.path))[2]
-            for ep in episodes]
+    return [
+        unlabelled_speakers(ep.transcript, ep.sentences, attributor, None, corrections.get(ep.path), calibration)[2]
+        for ep in episodes
+    ]
 
 
 def evaluate_shows(
@@ -411,22 +494,38 @@ def evaluate_shows(
     adapt: bool = False,
     hosts: dict[str, set[str]] | None = None,
     log=None,
+    calibration=None,
 ) -> dict:
-    """Per condition, per show: per-episode figures and their summaries (see summarise)."""
+    """Per condition, per show: per-episode figures and their summaries (see summarise), and
+    the confidences' reliability over all shows (with the quoting threshold's purity)."""
+    from podtwin.speakers.calibration import default_calibration
+
+    calibration = calibration or default_calibration()
     punctuator = _retry_punctuator()
     out: dict = {}
     for unp in conditions:
         key = "unpunctuated" if unp else "punctuated"
         res: dict = {}
+        outcomes = []
         t0 = time.perf_counter()
         for show, files in shows.items():
             eps = load_show(show, files, unp, punctuator, (hosts or {}).get(show))
-            whos = attribute_show(eps, attributor, adapt)
+            whos = attribute_show(eps, attributor, adapt, calibration=calibration)
             per = [score_episode(ep, who) for ep, who in zip(eps, whos)]
-            res[show] = {"summary": summarise(per), "episodes": per}
+            show_outcomes = [o for ep, who in zip(eps, whos) for o in sentence_outcomes(ep, who)]
+            outcomes.extend(show_outcomes)
+            res[show] = {
+                "summary": summarise(per),
+                "confidence": reliability(show_outcomes, threshold=calibration.threshold),
+                "episodes": per,
+            }
             if log:
                 log(f"{key} {show}: {res[show]['summary']}")
-        out[key] = {"shows": res, "seconds": round(time.perf_counter() - t0, 1)}
+        out[key] = {
+            "shows": res,
+            "confidence": reliability(outcomes, threshold=calibration.threshold),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
     return out
 
 
@@ -443,3 +542,44 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def simulate_corrections(
+    episodes: list[Episode], attributor=None, counts=(0, 10, 30), corrected: int = 0, unpunctuated_name: str = ""
+) -> dict:
+    """A creator corrects the least confident turns of one episode (`corrected`), one after
+    another, each to its true speaker (the turn's majority label, named as the library
+    names people: the host's or a guest's name when the label is one of them); the show is
+    attributed again with the corrections. Word accuracy of the show's other episodes, and
+    of the corrected one, after each count of corrections."""
+    from podtwin.speakers.adapt import adapt_show
+    from podtwin.speakers.turns import runs
+
+    pairs = [(ep.transcript, ep.sentences) for ep in episodes]
+    base = adapt_show(pairs, attributor)
+    target = episodes[corrected]
+    who = base[corrected]
+    turns = [t for t in runs(who.roles, who.speakers, who.confidence, who.origin) if t.origin == "model"]
+    turns.sort(key=lambda t: t.confidence)
+    host_name = next((sp for sp, r in zip(who.speakers, who.roles) if r == "host" and sp), None)
+    guest_names = sorted({sp for sp, r in zip(who.speakers, who.roles) if r == "guest" and sp})
+    out = {}
+    for n in counts:
+        fixes: dict[int, str] = {}
+        for t in turns[:n]:
+            labels = target.sentence_labels[t.first : t.last + 1]
+            truth = max(set(labels), key=labels.count)
+            if truth in target.hosts:
+                name = host_name or "host"
+            else:
+                name = next((g for g in guest_names if g.lower() == truth.lower()), truth)
+            for i in range(t.first, t.last + 1):
+                fixes[i] = name
+        whos = adapt_show(pairs, attributor, [fixes if k == corrected else {} for k in range(len(episodes))])
+        scores = [score_episode(ep, w)["accuracy"] for ep, w in zip(episodes, whos)]
+        others = [s for k, s in enumerate(scores) if k != corrected]
+        out[n] = {
+            "corrected_episode": scores[corrected],
+            "other_episodes": round(float(np.mean(others)), 4) if others else None,
+        }
+    return out

@@ -1,25 +1,32 @@
-"""Train the speaker attributor on the lenny train split (never the measure split).
+"""Train the speaker attributor on many shows: the train split of lenny/ and of every
+show in shows/ (never a measure file, never lex-labelled/).
 
 Every train file is reduced to plain text exactly as `podtwin.speakers.evaluate` does
 (labels and timestamps stripped; a second copy also stripped of punctuation and
 casing), segmented by the real pipeline (the punctuator restores sentences in the
-unpunctuated copy), and each sentence gets its words' majority label. The host is
-Lenny (labels "Lenny", "Lenny Rachitsky", ...); every other label is a guest. Names
-(host, front-matter guests, every speaker label of the file) are replaced by a
-placeholder before features are built, so no name is learnt.
+unpunctuated copy), and each sentence gets its words' majority label. A show's "host"
+role is its regulars (speakers in at least 30 % of its episodes: Lenny; Adam and Jerod
+on The Changelog); everyone else is a guest. On a panel episode where no regular speaks
+the host loss is left out. The change target is any change of speaker, guest to guest
+included. Names (front-matter guests, every speaker label of the file) are replaced by a
+placeholder before features are built, so no name is learnt, while "<name>, what do you
+think" stays a cue.
 
 The network (see podtwin.speakers.attribution) is trained with torch on windows of 256
 consecutive sentences: binary cross-entropy on P(host) (sentences weighted by the square
 root of their words) plus on P(change) between neighbours. Hashed features memorise
-fast, so half of each window's features are dropped at random in training
-and the tables carry weight decay. The number of epochs and the decoder's two settings
-(how far P(host) is trusted, the bias on P(change)) are chosen on validation files
-(every 5th train file) with the model fitted on the others; the model is then refitted
-on all train files for that many epochs. Back-channels of the other speaker are inserted
-into the training conversations (not the validation ones) at random, one per 25 seams
-inside a run, since edited transcripts rarely keep them as turns of their own.
+fast, so half of each window's features are dropped at random in training and the
+tables carry weight decay. With --validate, the number of epochs and the decoder's two
+settings (how far P(host) is trusted, the bias on P(change)) are chosen on validation
+files (every 5th train file of each show) with the model fitted on the others, then the
+model is refitted on all train files; without it (what `make train` does) the settings
+chosen that way (EPOCHS, DECODER) are used directly. Back-channels of another speaker
+are inserted into the training conversations at random, one per 25 seams inside a run.
 
-    python -m podtwin.speakers.train_attribution [--out PATH]
+`--leave-out SHOW` leaves the show's group out (the Changelog shows are one group: they
+share hosts), for the leave-one-show-out table and the calibration's folds.
+
+    python -m podtwin.speakers.train_attribution [--out PATH] [--leave-out SHOW] [--validate]
 """
 
 from __future__ import annotations
@@ -340,6 +347,11 @@ def _mean_f1(scores: dict) -> float:
     return float(np.mean([v["change_f1"] for v in scores.values()]))
 
 
+# Chosen on validation files (every 5th train file of each show) in a run with validation:
+# see docs/benchmarks.md. `make train` trains this many epochs with this decoder directly,
+# as validation decoding costs more than the training itself.
+EPOCHS = 3
+DECODER = (0.3, 1.0)
 DECODERS = [(scale, bias) for scale in (0.3, 0.5, 1.0) for bias in (-0.5, 0.0, 0.5, 1.0)]
 
 
@@ -378,7 +390,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=A.DEFAULT_WEIGHTS)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--leave-out", default=None, help="a show whose group is left out (leave-one-show-out runs)")
-    ap.add_argument("--epochs", type=int, default=0, help="skip validation: train this many epochs")
+    ap.add_argument("--validate", action="store_true", help="choose epochs and decoder on validation files first")
+    ap.add_argument("--epochs", type=int, default=EPOCHS, help="without --validate: train this many epochs ...")
+    ap.add_argument("--decoder", type=float, nargs=2, default=DECODER, help="... and decode with (scale, change bias)")
     args = ap.parse_args(argv)
     import torch
 
@@ -392,8 +406,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{sum(len(e['texts']) for e in examples)} sentences",
         flush=True,
     )
-    if args.epochs:
-        epochs, (scale, bias) = args.epochs, (0.5, 0.0)
+    if not args.validate:
+        epochs, (scale, bias) = args.epochs, tuple(args.decoder)
     else:
         fit_ex = [ex for ex in examples if ex["path"] not in val_files]
         val_ex = [ex for ex in examples if ex["path"] in val_files and ex["has_host"]]

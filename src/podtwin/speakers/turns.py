@@ -107,6 +107,7 @@ def attribute_sentences(
     attributor=None,
     host_bias: np.ndarray | None = None,
     corrections: dict[int, str] | None = None,
+    calibration=None,
 ) -> SentenceSpeakers:
     """Who spoke each sentence: from the labels when the source has them, else from the
     structure and the speaker model (`attributor`, default the packaged one).
@@ -138,7 +139,7 @@ def attribute_sentences(
         host_bias=None if host_bias is None else np.asarray(host_bias)[spoken],
         clamp=clamp,
     )
-    calibration = default_calibration()
+    calibration = calibration or default_calibration()
     p_role = np.where(analysis.path == 0, analysis.p_host, 1.0 - analysis.p_host)
     guest_of, guest_conf = _guests(
         [texts[i] for i in spoken], analysis.path, analysis.p_change, info.guests, [fixed.get(i) for i in spoken]

@@ -89,6 +89,10 @@ class Answer:
     premise_rejected: bool = False
     heard: list[dict] = field(default_factory=list)  # where others said it, in the person's episodes
     nearest_topics: list[str] = field(default_factory=list)
+    # sentences of the person's matching passages left out because who spoke them is
+    # uncertain (speaker confidence below the quoting threshold), and their words
+    withheld_sentences: int = 0
+    withheld_words: int = 0
     generated_sentences: int = 0  # generative mode: sentences the model wrote ...
     removed_sentences: int = 0  # ... and those removed as unsupported by the cited spans
 
@@ -248,7 +252,7 @@ def ask(
     if not hits or reply.confidence < cal.threshold:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
 
-    spans = choose_spans(library, persona, span_passages(library, near, hits), vector, embedder)
+    spans = choose_spans(library, persona, span_passages(library, near, hits), vector, embedder, reply)
     if not spans:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
     said = " ".join(s["text"] for s in spans)
@@ -277,6 +281,8 @@ def ask(
         else:
             reply.mode = "generative"
             reply.parts = reply.parts[:1] + rewrite.parts
+    if reply.withheld_sentences:
+        reply.parts.append({"text": _withheld_note(reply), "framing": True, "citation": None})
     reply.answer = " ".join(p["text"] for p in reply.parts)
     return _done(reply, t0)
 
@@ -284,6 +290,14 @@ def ask(
 def _done(reply: Answer, t0: float) -> Answer:
     reply.latency_ms = round((time.perf_counter() - t0) * 1000, 1)
     return reply
+
+
+def _withheld_note(reply: Answer) -> str:
+    n = reply.withheld_sentences
+    return (
+        f"(I left out {n} sentence{'s' if n != 1 else ''} from these conversations: "
+        "the transcript does not say for sure that I said them.)"
+    )
 
 
 def _where(span: dict) -> str:
@@ -330,6 +344,11 @@ def topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
 def _abstain(library, reply: Answer, persona: Persona, filters: Filters, question, vector, hits, cal) -> Answer:
     reply.abstained = True
     text = "I haven't talked about that on the record."
+    if reply.withheld_sentences:
+        text = (
+            "I can't answer that from the record with confidence: the passages that might answer it are "
+            "ones where the transcript does not say for sure that I was the one speaking."
+        )
     reply.nearest_topics = nearest_topics(hits)
     # did someone else in the person's episodes say it? then it is theirs, not the person's
     eps = tuple(sorted({h.episode_id for h in hits})) or filters.episode_ids
@@ -434,19 +453,32 @@ def span_passages(library, near: Closeness, hits) -> list:
     return sorted(list(hits) + extra, key=score, reverse=True)[:SPAN_PASSAGES]
 
 
-def choose_spans(library, persona: Persona, hits, vector, embedder) -> list[dict]:
-    """The person's best-matching sentences with their neighbours, as cited spans, best first."""
+def choose_spans(library, persona: Persona, hits, vector, embedder, reply: Answer | None = None) -> list[dict]:
+    """The person's best-matching sentences with their neighbours, as cited spans, best first.
+
+    Only sentences whose speaker confidence reaches the quoting threshold are quoted (a
+    transcript without labels may have given the host's words to the guest); the others are
+    counted on `reply` so the answer can say it left them out."""
+    from podtwin.speakers.calibration import default_calibration
+
+    threshold = default_calibration().threshold
     db = library.db
     candidates: list[dict] = []
     for rank, h in enumerate(hits[:SPAN_PASSAGES]):
         rows = db.execute(
-            """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path
+            """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path,
+                      coalesce(s.speaker_confidence, 1.0)
                FROM sentences s JOIN sources so ON so.id = s.source_id
                WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",
             [h.episode_id, h.first_sentence, h.last_sentence],
         ).fetchall()
         for r in rows:
             if r[1] != persona.person:  # only the person's own words, sentence by sentence
+                continue
+            if r[8] < threshold:
+                if reply is not None:
+                    reply.withheld_sentences += 1
+                    reply.withheld_words += len(r[5].split())
                 continue
             candidates.append({"hit": h, "rank": rank, "idx": r[0], "row": r})
     if not candidates:

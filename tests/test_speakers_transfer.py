@@ -1,0 +1,186 @@
+"""Who said what on shows the model never saw: lex-labelled (measure only), several guests,
+bad input, confidence and the twin's quoting gate, corrections that spread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from podtwin.clean.metadata import EpisodeInfo
+from podtwin.corpus import lex_labelled_files
+from podtwin.speakers.calibration import default_calibration
+from podtwin.speakers.evaluate import (
+    best_mapping,
+    evaluate_shows,
+    load_show,
+    reliability,
+    simulate_corrections,
+)
+from podtwin.speakers.turns import attribute_sentences, runs
+from podtwin.store.library import Library
+
+
+@pytest.fixture(scope="module")
+def lex_labelled(corpus):
+    files = lex_labelled_files()
+    assert len(files) == 3, "lex-labelled holds three episodes"
+    return files
+
+
+@pytest.fixture(scope="module")
+def lex_result(lex_labelled):
+    return evaluate_shows({"lex-labelled": lex_labelled}, conditions=(False,))["punctuated"]
+
+
+def test_two_speaker_lex_episodes_transfer(lex_result):
+    """Lex Fridman Podcast, never trained on: the guest's words are the guest's, and the host
+    gets about his true share (the old model: 0.79 accuracy, host 3-9 % against 24-31 %)."""
+    s = lex_result["shows"]["lex-labelled"]["summary"]["two_speakers"]
+    assert s["accuracy"] >= 0.88, s
+    assert s["host_share_error"] <= 0.05, s
+
+
+def test_three_speakers_named_from_the_intro(lex_result):
+    """'a conversation with Dylan Patel and Nathan Lambert': three speakers, each named."""
+    ep = next(e for e in lex_result["shows"]["lex-labelled"]["episodes"] if e["file"].startswith("459"))
+    assert ep["speakers_true"] == 3
+    assert ep["speakers_predicted"] == 3
+    assert ep["accuracy"] > ep["baseline_all_guest"]
+
+
+def test_confidence_is_reported_with_a_reliability_table(lex_result):
+    conf = lex_result["confidence"]
+    assert 0 <= conf["ece"] <= 1
+    assert sum(row["words"] for row in conf["table"]) > 10_000
+    # what the twin may quote (at or above the threshold) is purer than everything
+    everything = 1 - sum(r["accuracy"] * r["words"] for r in conf["table"]) / sum(r["words"] for r in conf["table"])
+    assert conf["wrong_words_kept"] < everything
+
+
+def test_reliability_and_mapping_helpers():
+    outcomes = [(0.95, 19, 20, "guest"), (0.55, 5, 10, "host"), (0.99, 10, 10, "guest")]
+    r = reliability(outcomes, bins=10, threshold=0.9)
+    assert r["kept_words"] == pytest.approx(30 / 40)
+    assert r["wrong_words_kept"] == pytest.approx(1 / 30, abs=1e-4)
+    assert best_mapping(list("aabbc"), list("xxyyy")) == {"a": "x", "b": "y"}
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+def _attribute(texts, info):
+    kinds = ["conversation"] * len(texts)
+    who = attribute_sentences(texts, [None] * len(texts), kinds, info)
+    turns = runs(who.roles, who.speakers, who.confidence, who.origin)
+    assert turns[0].first == 0 and turns[-1].last == len(texts) - 1
+    assert all(a.last + 1 == b.first for a, b in zip(turns, turns[1:]))
+    assert all(0.0 <= c <= 1.0 for c in who.confidence)
+    return who
+
+
+def test_monologue_one_word_lines_and_no_intro():
+    monologue = ["Today I want to talk about sleep.", "Most people sleep too little.", "Here is why it matters."] * 20
+    who = _attribute(monologue, EpisodeInfo(host="Solo Host"))
+    assert set(who.roles) <= {"host", "guest"}
+    words = ["so", "yeah", "right", "okay", "well"] * 40
+    _attribute(words, EpisodeInfo())
+    _attribute(["one"], EpisodeInfo())
+
+
+def test_six_guests_are_all_named():
+    guests = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth"]
+    texts = []
+    for g in guests * 3:
+        first = g.split()[0]
+        texts += [f"{first}, what do you think about programs?", "I think programs are proofs in disguise.",
+                  "They took me years to understand.", "And the machines were slow."]  # fmt: skip
+    who = _attribute(texts, EpisodeInfo(host="Host Person", guests=guests))
+    named = {s for s, r in zip(who.speakers, who.roles) if r == "guest"}
+    assert named <= set(guests) and len(named) >= 2
+
+
+def test_a_show_with_no_labelled_data_is_refused_clearly(tmp_path):
+    (tmp_path / "empty").mkdir()
+    from typer.testing import CliRunner
+
+    from podtwin.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "speakers", str(tmp_path / "empty")])
+    assert result.exit_code != 0
+    assert "no labelled transcripts" in result.output
+
+
+# -- corrections ------------------------------------------------------------------------------
+
+
+def test_corrections_spread_to_the_rest_of_the_show(lex_labelled):
+    """A creator corrects turns of one episode; the show is attributed again with them."""
+    from podtwin.text.punctuate import default_punctuator
+
+    eps = load_show("lex-labelled", lex_labelled, False, default_punctuator())
+    two = [e for e in eps if not e.path.endswith(tuple(f"{n}.txt" for n in ("459-deepseek-dylan-patel-nathan-lambert",)))]
+    result = simulate_corrections(two, counts=(0, 10), corrected=0)
+    assert result[10]["corrected_episode"] >= result[0]["corrected_episode"]
+    assert result[10]["other_episodes"] is not None
+
+
+def test_set_turn_speaker_refuses_unknown_people_and_turns(lex_copy):
+    from podtwin.store.people import PersonNotFound
+    from podtwin.store.speakers import review_turns, set_turn_speaker
+
+    db_path, _ = lex_copy("corrections")
+    with Library(db_path) as library:
+        episode = library.db.execute("SELECT min(id) FROM episodes").fetchone()[0]
+        before = library.db.execute("SELECT * FROM turns WHERE episode_id = ? ORDER BY idx", [episode]).fetchall()
+        for turn, person in ((0, "Nobody Knownhere"), (10**6, "Lex Fridman")):
+            with pytest.raises(PersonNotFound):
+                with library.atomic() as db:
+                    set_turn_speaker(db, episode, turn, person)
+        after = library.db.execute("SELECT * FROM turns WHERE episode_id = ? ORDER BY idx", [episode]).fetchall()
+        assert [tuple(r) for r in before] == [tuple(r) for r in after]
+        review = review_turns(library.db, episode)
+        model = [t.confidence for t in review if t.origin == "model"]
+        assert model == sorted(model)
+        first = review[0]
+        with library.atomic() as db:
+            out = set_turn_speaker(db, episode, first.idx, "Lex Fridman")
+        assert episode in out["reattributed"]
+        rows = library.db.execute(
+            "SELECT DISTINCT speaker, speaker_confidence FROM sentences WHERE episode_id = ? AND idx BETWEEN ? AND ?",
+            [episode, first.first_sentence, first.last_sentence],
+        ).fetchall()
+        assert [tuple(r) for r in rows] == [("Lex Fridman", 1.0)]
+
+
+# -- the twin's quoting gate ------------------------------------------------------------------
+
+
+def test_twin_quotes_only_confident_sentences_and_says_so(lex_copy):
+    from podtwin.twin.answer import ask
+
+    db_path, _ = lex_copy("gate")
+    threshold = default_calibration().threshold
+    with Library(db_path) as library:
+        question = "What do you think about open sourcing AI?"
+        first = ask(library, "Elon Musk", question)
+        assert not first.abstained
+        cited = {(c.episode_id, i) for c in first.citations for i in range(c.sentence, c.last_sentence + 1)}
+        # make every sentence the first answer quoted uncertain: it must not be quoted again
+        with library.atomic() as db:
+            db.executemany(
+                "UPDATE sentences SET speaker_confidence = ? WHERE episode_id = ? AND idx = ?",
+                [(threshold / 2, e, i) for e, i in cited],
+            )
+        second = ask(library, "Elon Musk", question)
+        again = {(c.episode_id, i) for c in second.citations for i in range(c.sentence, c.last_sentence + 1)}
+        assert not (again & cited)
+        assert second.withheld_sentences >= 1
+        assert "not say for sure" in second.answer
+        confidences = [
+            library.db.execute(
+                "SELECT coalesce(speaker_confidence, 1) FROM sentences WHERE episode_id = ? AND idx = ?", [e, i]
+            ).fetchone()[0]
+            for e, i in again
+        ]
+        assert all(c >= threshold for c in confidences)
+        assert np.isfinite(threshold)
