@@ -137,6 +137,25 @@ SAMPLES: dict[str, tuple[str, str, str]] = {
         "⟦Third and final paragraph⟧.\n",
     ),
     "plain": ("episode.txt", "plain", "⟦just one line of plain talk with numbers 42⟧\n"),
+    "lines": (
+        "episode.txt",
+        "lines",
+        "Ann Lee: ⟦Welcome to the show⟧, ⟦Bob⟧.\n"
+        "Bob Stone: ⟦Thanks Ann⟧ &amp; ⟦hello everyone⟧.\n"
+        "⟦A line without a label is still Bob⟧.\n"
+        "\n"
+        "Waxwing (Ada Byron): ⟦Two names for one speaker⟧.\n"
+        "Ann Lee: ⟦What is 42 about⟧? ⟦Note⟧: ⟦a colon later on is text⟧.\n",
+    ),
+    "lines-timed": (
+        "episode.txt",
+        "lines",
+        "Lex Fridman (00:00:00) ⟦The following is a conversation with Jane Doe⟧.\n"
+        "(00:00:04) ⟦This is the Lex Fridman podcast⟧.\n"
+        "Jane Doe (00:01:02) ⟦Thanks for having me⟧.\n"
+        "(01:02:03.5) ⟦And more from Jane⟧, ⟦an hour later⟧.\r\n"
+        "Lex Fridman (1:02:10): ⟦Good⟧.\n",
+    ),
 }
 
 SUFFIXES = ["episode.txt", "episode.srt", "episode.vtt", "episode.json", "episode.md", "episode"]
@@ -229,7 +248,7 @@ def read_all_ways(source: str, path: Path) -> Transcript | None:
 
 def test_registry_has_the_built_in_readers() -> None:
     names = {r.name for r in readers()}
-    assert {"srt", "webvtt", "whisper", "markdown", "scraped", "plain"} <= names
+    assert {"srt", "webvtt", "whisper", "markdown", "scraped", "lines", "plain"} <= names
 
 
 @pytest.mark.parametrize("key", sorted(SAMPLES))
@@ -283,6 +302,9 @@ FRAGMENTS = [
     "(00:01:51):",
     "[00:00:01] Ann:",
     "[Transcript] Show / #1 - Title",
+    "Ann Lee: ",
+    "Bob (00:01:02) ",
+    "Waxwing (Ada): ",
     "\\$",
     "[link](http://x)",
     "hello",

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from podtwin.formats.base import Transcript
-from podtwin.speakers.names import name_at, name_key, normalize_label
+from podtwin.speakers.names import FUNCTION_WORDS, is_cased, name_at, name_key, normalize_label, title_case_name
+from podtwin.speakers.people import aka
 from podtwin.text.segmenter import Sentence
 
 _ORDINALS = {w: i for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), 1)}
@@ -45,7 +46,8 @@ class EpisodeInfo:
     date: str | None = None
     appearance: int | None = None
     # Every name the episode's formulas mention ("here's Mark S Zuckerberg", "slash flex"):
-    # spellings the people registry resolves to persons as aliases.
+    # spellings the people registry resolves to persons as aliases; a name given with
+    # another one ("Michael Paulson, aka ThePrimeagen") as speakers.people.aka(name, other).
     mentions: list[str] = field(default_factory=list)
     # field -> where the value came from ("front matter", "header", "intro", "handoff", ...)
     evidence: dict[str, str] = field(default_factory=dict)
@@ -72,6 +74,8 @@ def infer_episode_info(transcript: Transcript, sentences: list[Sentence]) -> Epi
                 info.guests = names
                 info.evidence["guests"] = source
                 break
+    # uncased speech runs a name on into its aka ("michael paulson aka the primeagen")
+    info.guests = list(dict.fromkeys(_before_aka(g) for g in info.guests))
     if not info.show:
         for s in opening + closing:
             m = _SHOW.search(s.text)
@@ -83,7 +87,7 @@ def infer_episode_info(transcript: Transcript, sentences: list[Sentence]) -> Epi
         info.host = _host(transcript, sentences, info)
         if info.host:
             info.evidence["host"] = "speaker labels" if _labelled(sentences) else "show name"
-    info.mentions = _mentions(opening + closing)
+    info.mentions = list(dict.fromkeys([*_mentions(opening + closing), *_akas(opening), *_akas(closing)]))
     for s in opening:
         m = _APPEARANCE.search(s.text)
         if m and m.group(1).lower() in _ORDINALS:
@@ -103,7 +107,7 @@ def _mentions(sentences: list[Sentence]) -> list[str]:
             for m in cue.finditer(s.text):
                 name = name_at(s.text, m.end())
                 if name:
-                    found.append(name)
+                    found.append(_before_aka(name))
         for m in _SHOW.finditer(s.text):
             host = host_from_show(_show_name(m.group(1)))
             if host and not m.group(1).lower().startswith(("this", "that", "the ")):
@@ -111,6 +115,109 @@ def _mentions(sentences: list[Sentence]) -> list[str]:
         for m in _HANDLE.finditer(s.text):
             found.append(m.group(1) or m.group(2))
     return list(dict.fromkeys(found))
+
+
+# "NAME, aka HANDLE", "NAME (a.k.a. HANDLE)", "NAME, also / better / otherwise known as HANDLE";
+# "HANDLE, whose real name is NAME".
+_AKA = re.compile(r"\s*[,(]?\s*(?<![\w.])(?:a\.k\.a\.?|aka|(?:also|better|otherwise) known as)(?![\w])\s*", re.I)
+_REAL_NAME = re.compile(r"\s*,?\s*\bwhose real name is\b\s*", re.I)
+_TOKEN = re.compile(r"[^\s,.;:!?()\[\]\"“”]+")
+_PUNCT = re.compile(r"[,.;:!?()\[\]\"“”]")
+# Words of a name read backwards from an aka, and of a handle in uncased speech.
+MAX_NAME_WORDS = 4
+MAX_HANDLE_WORDS = 2
+
+
+def _akas(sentences: list[Sentence]) -> list[str]:
+    """Every "NAME aka HANDLE" the sentences state, as aka(NAME, HANDLE). The sentences are
+    read as one text: a segmenter may cut "a.k.a." off its handle."""
+    text = " ".join(s.text for s in sentences)
+    found: list[str] = []
+    for m in _AKA.finditer(text):
+        name, handle = _name_before(text, m.start()), _handle_at(text, m.end())
+        if name and handle:
+            found.append(aka(name, handle))
+    for m in _REAL_NAME.finditer(text):
+        name, handle = name_at(text, m.end()), _handle_before(text, m.start())
+        if name and handle:
+            found.append(aka(name, handle))
+    return found
+
+
+def _before_aka(name: str) -> str:
+    """'Michael Paulson Aka' -> 'Michael Paulson': a name read on into an aka, cut there."""
+    words = name.split()
+    for i, w in enumerate(words):
+        known = [x.lower() for x in words[i + 1 : i + 2]] == ["known"]
+        if i and (_AKA.fullmatch(w) or (w.lower() in ("better", "otherwise") and known)):
+            return " ".join(words[:i])
+    return name
+
+
+def _words_before(text: str, end: int) -> list[str]:
+    """The words between the last punctuation mark before `end` and `end`."""
+    start = max(0, end - 120)
+    cut = [m.end() for m in _PUNCT.finditer(text, start, end)]
+    return _TOKEN.findall(text, cut[-1] if cut else start, end)
+
+
+def _name_before(text: str, end: int) -> str | None:
+    """The person's name that ends at text[:end] (as name_at reads one forwards)."""
+    cased = is_cased(text[max(0, end - 200) : end + 200])
+    name: list[str] = []
+    for word in reversed(_words_before(text, end)[-MAX_NAME_WORDS:]):
+        if word.lower() in FUNCTION_WORDS or not word[0].isalpha() or (cased and not word[0].isupper()):
+            break
+        name.insert(0, word)
+    if not name:
+        return None
+    return " ".join(name) if cased else title_case_name(name)
+
+
+def _quoteless(words: list[str]) -> list[str]:
+    """Words without the quotes a handle may stand in ("aka ‘Roasbeef’")."""
+    return [w for w in (w.strip("'‘’`") for w in words) if w]
+
+
+def _is_handle_word(word: str, cased: bool, first: bool) -> bool:
+    if word.lower() in FUNCTION_WORDS:
+        return False
+    # cased text: a capital anywhere ("ThePrimeagen", "xQc", "DHH"), or one lowercase handle
+    return not cased or first or word[0] == "@" or any(c.isupper() or c.isdigit() for c in word)
+
+
+def _handle_at(text: str, start: int) -> str | None:
+    """The handle that begins at text[start:], as written or spoken ("ThePrimeagen",
+    "The Rock", "the primeagen", "@theprimeagen")."""
+    end = _PUNCT.search(text, start, start + 80)
+    words = _quoteless(_TOKEN.findall(text, start, end.start() if end else start + 80))
+    cased = is_cased(text[max(0, start - 200) : start + 200])
+    handle: list[str] = []
+    if words and words[0].lower() == "the":
+        handle.append(words.pop(0))
+    limit = MAX_NAME_WORDS - 1 if cased else MAX_HANDLE_WORDS
+    for word in words:
+        if len(handle) >= limit or not _is_handle_word(word, cased, first=not handle):
+            break
+        handle.append(word)
+        if cased and not any(c.isupper() for c in word):
+            break  # a lowercase handle is one word
+    if not handle or handle[-1].lower() == "the":
+        return None
+    return " ".join(handle)
+
+
+def _handle_before(text: str, end: int) -> str | None:
+    """The handle that ends at text[:end] ("The Rock, whose real name is ...")."""
+    cased = is_cased(text[max(0, end - 200) : end + 200])
+    words = _quoteless(_words_before(text, end))
+    handle: list[str] = []
+    limit = MAX_NAME_WORDS - 1 if cased else MAX_HANDLE_WORDS
+    while words and len(handle) < limit and _is_handle_word(words[-1], cased, first=False):
+        handle.insert(0, words.pop())
+    if handle and words and words[-1].lower() == "the" and len(handle) < limit:
+        handle.insert(0, words.pop())
+    return " ".join(handle) or None
 
 
 def host_from_show(show: str | None) -> str | None:

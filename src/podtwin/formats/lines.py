@@ -22,11 +22,13 @@ from podtwin.formats.markup import copy_unescaped
 
 # A name: up to six words, each starting with a letter or digit, no sentence punctuation.
 _NAME = r"[^\W_][\w.'’\-]*(?:[ \t]+[\w.'’\-&]+){0,5}?"
+# "Waxwing (Adam Gibson): text": a name may be followed by another in brackets (not a time).
+_ALSO = r"(?:[ \t]*\([^():\r\n]{1,40}\))?"
 _TIME = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d+)?"
 _LINE = re.compile(
     rf"^[ \t]*+(?:"
-    rf"(?P<name_t>{_NAME})?[ \t]*\((?P<time>{_TIME})\)[ \t]*+"  # Name (hh:mm:ss) text
-    rf"|(?P<name>{_NAME}):[ \t]++(?=\S)"  # Name: text
+    rf"(?P<name_t>{_NAME})?[ \t]*\((?P<time>{_TIME})\)[ \t]*+(?::[ \t]*+)?"  # Name (hh:mm:ss)[:] text
+    rf"|(?P<name>{_NAME}{_ALSO}):[ \t]++(?=\S)"  # Name: text
     rf")",
     re.MULTILINE,
 )
@@ -66,6 +68,7 @@ class LabelledLinesReader:
         builder = TextBuilder(source)
         utterances: list[Utterance] = []
         speaker: str | None = None
+        label_time: float | None = None  # of a label alone on its line ("Name (00:01:02):")
         for line in _ANY_LINE.finditer(source):
             la, lb = line.start(), line.end()
             if not line.group(0).strip():
@@ -86,7 +89,11 @@ class LabelledLinesReader:
             while end > text_start and source[end - 1].isspace():
                 end -= 1
             if end <= text_start:
+                label_time = start_s
                 continue
+            if start_s is None:
+                start_s = label_time
+            label_time = None
             if len(builder):
                 builder.put("\n\n", la - 1, la)
             start = len(builder)

@@ -64,6 +64,33 @@ def resolve_name(mention: str, people: list[str]) -> str | None:
     return None
 
 
+# An aka mention: "Michael Paulson aka ThePrimeagen" (clean.metadata reads it from the intro).
+AKA = " aka "
+
+
+def aka(name: str, handle: str) -> str:
+    """The mention that makes `handle` another name of the person called `name`."""
+    return f"{name}{AKA}{handle}"
+
+
+def resolve_aka(mention: str, people: list[str]) -> tuple[str, str] | None:
+    """(person, handle) when the mention is an aka whose name is one of `people`.
+
+    A name read from uncased speech may carry words before it ("streamer michael paulson"):
+    its last words are tried too, down to two."""
+    name, sep, handle = mention.partition(AKA)
+    if not sep or not handle.strip():
+        return None
+    words = name.split()
+    for k in range(len(words)):
+        if k and len(words) - k < 2:
+            break
+        person = resolve_name(" ".join(words[k:]), people)
+        if person:
+            return person, handle.strip()
+    return None
+
+
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 
 

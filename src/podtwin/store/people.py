@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from podtwin.errors import PodtwinError
 from podtwin.speakers.names import name_key, slug
-from podtwin.speakers.people import resolve_name, word_similarity
+from podtwin.speakers.people import AKA, resolve_aka, resolve_name, word_similarity
 
 # Across episodes only near-identical names are one person ("Jason Fried" is not "Jason Feifer").
 SAME_PERSON_ACROSS_EPISODES = 0.9
@@ -61,6 +61,11 @@ def rebuild_people(db: sqlite3.Connection) -> None:
             if canonical != label:
                 _rename_speaker(db, label, canonical, e["id"])
         for mention in json.loads(e["mentions"]):
+            if AKA in mention:  # "Michael Paulson aka ThePrimeagen": another name of one of the cast
+                named = resolve_aka(mention, cast)
+                if named:
+                    alias(*named, e["id"], "speech")
+                continue
             canonical = resolve_name(mention, cast)
             if canonical:
                 alias(canonical, mention, e["id"], "speech")
@@ -87,13 +92,16 @@ def _rename_speaker(db: sqlite3.Connection, old: str, new: str, episode_id: int 
 
 
 def person_id(db: sqlite3.Connection, name: str) -> tuple[int, str]:
-    """A person by name or alias (exact, case-insensitive), slug, then by spelling and sound."""
+    """A person by name or alias (exact, case-insensitive, then letters only), slug, then by
+    spelling and sound."""
     row = db.execute("SELECT id, name FROM people WHERE lower(name) = lower(?)", [name]).fetchone()
     if row is None:
         row = db.execute(
             "SELECT p.id, p.name FROM aliases a JOIN people p ON p.id = a.person_id WHERE lower(a.alias) = lower(?)",
             [name],
         ).fetchone()
+    if row is None:  # spaced or cased otherwise: "ThePrimeagen" for "the primeagen"
+        row = _same_letters(db, name)
     if row is None:  # a slug, as in URLs and model names ("mark-zuckerberg")
         row = next(((i, n) for i, n in db.execute("SELECT id, name FROM people") if slug(n) == name.strip()), None)
     if row is None:
@@ -104,6 +112,18 @@ def person_id(db: sqlite3.Connection, name: str) -> tuple[int, str]:
     if row is None:
         raise PersonNotFound(f"no person called {name!r}; see `podtwin people`")
     return row[0], row[1]
+
+
+def _same_letters(db: sqlite3.Connection, name: str) -> tuple[int, str] | None:
+    """The person whose name or an alias has the same letters as `name` (see name_key)."""
+    key = name_key(name)
+    if not key:
+        return None
+    spellings = db.execute(
+        "SELECT id, name, name FROM people UNION ALL "
+        "SELECT p.id, p.name, a.alias FROM aliases a JOIN people p ON p.id = a.person_id"
+    )
+    return next(((i, n) for i, n, spelling in spellings if name_key(spelling) == key), None)
 
 
 def record_correction(db: sqlite3.Connection, action: str, args: dict) -> None:
