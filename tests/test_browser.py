@@ -2,7 +2,8 @@
 
 Ask a twin with JavaScript (the answer streams in over server-sent events, then its citations
 render as links), follow a citation to the quoted sentence, and do the same without JavaScript
-(the form posts to the page). Search highlights its hits and needs no JavaScript either.
+(the form posts to the page). Search highlights its hits and needs no JavaScript either, and so
+does the creator's speakers review (sign in, give a turn to the host, see it saved).
 
 PODTWIN_SCREENSHOTS=folder saves full-page PNGs of the pages there (docs/screenshots).
 """
@@ -306,3 +307,78 @@ def test_search_highlights_without_javascript(context_for, live_server) -> None:
     hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
     assert hrefs and all(DEEP_LINK.match(h) for h in hrefs), hrefs
     shot(page, "search.png")
+
+
+SPEAKERS_MS = 120_000  # a speaker change attributes the whole show again (seconds on a slow machine)
+
+
+@pytest.fixture(scope="module")
+def speakers_server(lex_copy) -> Iterator:
+    """A server of its own: a speaker change re-attributes the show, which the other tests'
+    answers (on live_server) must not see."""
+    from conftest import LiveServer
+
+    db, key = lex_copy("speakers-browser")
+    server = LiveServer(db, key)
+    yield server
+    server.stop()
+
+
+def test_creator_gives_a_turn_to_the_host_without_javascript(browser: Browser, speakers_server) -> None:
+    context = browser.new_context(base_url=speakers_server.url, viewport=DESKTOP, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto("/creator")
+        page.fill("#key", speakers_server.key)
+        page.locator("form[action='/creator/login'] button[type=submit]").click()
+        expect(page.locator("h1")).to_have_text("Creator area")
+
+        review = page.locator("a.review-link").first
+        href = review.get_attribute("href") or ""
+        episode = re.fullmatch(r"/creator/episodes/(\d+)/speakers", href)
+        assert episode, href
+        review.click()
+        expect(page).to_have_url(f"{speakers_server.url}{href}")
+        turns = page.locator("ol.review > li.review-turn")
+        expect(turns.first).to_be_visible()
+        first = turns.first
+        option = first.locator("select[name=person] option", has_text=" (host)")
+        expect(option).to_have_count(1)  # the episode's host is one of the choices
+        host = words(option.text_content() or "").removesuffix(" (host)")
+        sentence = first.get_attribute("data-first-sentence")
+        said = words(first.locator(".said").text_content() or "")
+        shot(page, "creator-speakers.png")
+
+        first.locator("select[name=person]").select_option(label=f"{host} (host)")
+        with page.expect_navigation(timeout=SPEAKERS_MS):
+            first.locator("button[type=submit]").click()
+        expect(page).to_have_url(re.compile(rf"{re.escape(href)}\?limit=\d+&changed={sentence}#changed$"))
+        confirmation = page.locator("#changed [role=status]")
+        expect(confirmation).to_be_visible()
+        expect(confirmation).to_contain_text(f"is now {host}'s")
+        changed = page.locator("#changed")
+        expect(changed.locator("h3 .speaker")).to_have_text(host)
+        expect(changed.locator("h3 .count")).to_contain_text("correction")
+        expect(changed.locator(".said")).to_contain_text(said)
+        # a turn the creator settled is no longer among the ones to check
+        expect(turns.first).not_to_have_attribute("data-first-sentence", sentence or "")
+        assert page.locator(f'ol.review > li[data-first-sentence="{sentence}"]').count() == 0
+        shot(page, "creator-speakers-saved.png")
+
+        # readable on a phone: nothing wider than the screen
+        phone = browser.new_context(
+            base_url=speakers_server.url, viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=False
+        )
+        try:
+            phone.add_cookies(context.cookies())
+            small = phone.new_page()
+            small.goto(href)
+            expect(small.locator("ol.review > li.review-turn").first).to_be_visible()
+            width = small.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"the review is {width}px wide on a {PHONE['width']}px phone"
+            shot(small, "creator-speakers-phone.png")
+        finally:
+            phone.close()
+    finally:
+        context.close()

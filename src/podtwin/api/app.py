@@ -2,7 +2,7 @@
 
 `create_app(library)` builds one FastAPI app over one library; `podtwin serve` runs it with
 uvicorn. Reads and chat are public unless the app is private; writes (persona edits,
-uploads) need an API key (`podtwin keys create`).
+uploads, speaker corrections) and the creator's reads need an API key (`podtwin keys create`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,21 @@ class PersonaChange(BaseModel):
     style: str | None = Field(default=None, pattern="^(verbatim|conversational)$")
     max_words: int | None = Field(default=None, ge=10, le=1000)
     episodes: str | None = Field(default=None, max_length=500)
+
+
+EpisodeId = Annotated[int, Path(ge=0, le=2**53)]
+ReviewLimit = Annotated[int | None, Query(ge=1, le=10_000, description="How many turns (default: all)")]
+
+
+class SpeakerChange(BaseModel):
+    turn: int = Field(ge=0, le=1_000_000, description="The turn's index, as the review lists it")
+    person: str = Field(min_length=1, max_length=200, description="Who spoke it: name, alias or slug of a person")
+    first_sentence: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="The turn's first sentence as listed; if given, a turn renumbered since is refused",
+    )
 
 
 class BodyLimit:
@@ -266,6 +281,21 @@ def create_app(
     def api_questions(person: str, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> list[dict]:
         """Recent questions asked of this twin, with the replies (needs an API key)."""
         return service.recent_questions(person, limit)
+
+    @app.get("/api/episodes/{episode_id}/speakers", dependencies=write, tags=["episodes"])
+    def api_speakers_review(episode_id: EpisodeId, limit: ReviewLimit = None) -> list[dict]:
+        """The creator's speakers review (needs an API key): the episode's turns, least confident
+        first, each with the turns around it (as `podtwin speakers review --json`)."""
+        return service.speakers_review(episode_id, limit)
+
+    @app.post("/api/episodes/{episode_id}/speakers", dependencies=write, tags=["episodes"])
+    def api_set_speaker(episode_id: EpisodeId, change: SpeakerChange, limit: ReviewLimit = None) -> dict:
+        """Say who spoke one turn (needs an API key; as `podtwin speakers set`): kept across
+        re-ingest, and the show's episodes are attributed again with it, so turns are renumbered.
+        Returns the change, `now` (the turn holding those words now) and the updated `review`.
+        An unknown person or turn is refused (400) and nothing changes."""
+        result = service.set_speaker(episode_id, change.turn, change.person, first_sentence=change.first_sentence)
+        return {**result, "review": service.speakers_review(episode_id, limit)}
 
     @app.post("/api/uploads", dependencies=write, tags=["episodes"])
     async def api_upload(file: Annotated[UploadFile, File(description="A transcript file")]) -> dict:

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -303,6 +303,60 @@ class Service:
             persona = Persona(**{**current.__dict__, **changes, "person": name})
             save_persona(library, persona)
             return load_persona(library.db, name).as_json()
+
+    # -- the creator's speakers review -------------------------------------------------------
+
+    def episode_id(self, episode: str | int) -> int:
+        """An episode's id from an id, #number or part of its title (404 when there is none)."""
+        from podtwin.errors import EpisodeNotFound
+
+        with self.library() as library:
+            try:
+                return resolve_episode(library, str(episode))
+            except EpisodeNotFound as e:
+                raise NotFound(str(e)) from None
+
+    def speakers_review(self, episode: str | int, limit: int | None = None) -> list[dict]:
+        """An episode's turns, least confident first, each with the turns around it (as
+        `podtwin speakers review --json`)."""
+        from podtwin.store.speakers import review_turns
+
+        episode_id = self.episode_id(episode)
+        with self.library() as library:
+            return [asdict(t) for t in review_turns(library.db, episode_id, limit)]
+
+    def set_speaker(self, episode: str | int, turn: int, person: str, *, first_sentence: int | None = None) -> dict:
+        """Say who spoke one turn (as `podtwin speakers set`); the show is attributed again.
+
+        Turns are renumbered when the show is attributed again, so a page that listed them
+        passes the turn's first sentence too: a turn that moved is refused, not mistaken.
+        Returns set_turn_speaker's result with `now`, the turn that holds those words now."""
+        from podtwin.store.speakers import review_turns, set_turn_speaker
+
+        person = " ".join(person.split())
+        if not person:
+            raise PodtwinError("say who spoke the turn: a name, an alias or a slug")
+        episode_id = self.episode_id(episode)
+        with self.library() as library:
+            with library.atomic() as db:
+                before = next((t for t in review_turns(db, episode_id) if t.idx == turn), None)
+                if before is not None and first_sentence is not None and before.first_sentence != first_sentence:
+                    raise PodtwinError(
+                        f"turn {turn} is no longer the one you saw (the speakers were attributed again "
+                        "since); pick it from the list again"
+                    )
+                result = set_turn_speaker(db, episode_id, turn, person)
+            now = self.turn_at(episode_id, before.first_sentence) if before else None
+        return {**result, "now": now}
+
+    def turn_at(self, episode: str | int, sentence: int) -> dict | None:
+        """The turn (as in the review) that holds one sentence of an episode."""
+        from podtwin.store.speakers import review_turns
+
+        episode_id = self.episode_id(episode)
+        with self.library() as library:
+            turns = review_turns(library.db, episode_id)
+        return next((asdict(t) for t in turns if t.first_sentence <= sentence <= t.last_sentence), None)
 
     # -- writing ----------------------------------------------------------------------------
 

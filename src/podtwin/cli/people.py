@@ -92,3 +92,53 @@ def set_speaker_command(
         f"({len(result['reattributed'])} episode(s) of the show attributed again)",
         highlight=False,
     )
+
+
+@speakers_app.command("review")
+def review_command(
+    ctx: typer.Context,
+    episode: Annotated[str, typer.Argument(help="Episode id, #number, or part of its title or guest name.")],
+    limit: Annotated[int, typer.Option(help="How many turns to show (0: all).", min=0)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The turns the speaker model was least sure of, first, each with the turns around it;
+    correct one with `podtwin speakers set`."""
+    from dataclasses import asdict
+
+    from podtwin.store.speakers import review_turns
+
+    with open_library(ctx) as library:
+        episode_id = resolve_episode(library, episode)
+        turns = review_turns(library.db, episode_id)
+    shown = turns[: limit or len(turns)]
+    if as_json:
+        print_json([asdict(t) for t in shown])
+        return
+
+    def say(text: str, **style) -> None:  # transcripts are plain text, never rich markup
+        console.print(text, markup=False, highlight=False, **style)
+
+    for t in shown:
+        who = f"{t.speaker or 'unknown'} ({t.role})" if t.role else t.speaker or "unknown"
+        say(
+            f"turn {t.idx}  {who}  confidence {t.confidence:.2f}  {t.origin}  "
+            f"sentences {t.first_sentence}-{t.last_sentence}",
+            style="bold",
+        )
+        if t.before:
+            say(f"  before  {t.before['speaker'] or 'unknown'}: {shortened(t.before['text'], 20, 'end')}")
+        say(f"  turn    {shortened(t.text, 40)}")
+        if t.after:
+            say(f"  after   {t.after['speaker'] or 'unknown'}: {shortened(t.after['text'], 20)}")
+    say(
+        f"{len(shown)} of {len(turns)} turns, least confident first; "
+        f"correct one with `podtwin speakers set {episode_id} TURN PERSON`"
+    )
+
+
+def shortened(text: str, words: int, keep: str = "start") -> str:
+    """At most `words` words of text: its start (or its end), an ellipsis where it was cut."""
+    ws = [w for w in text.split() if w != "…"]
+    if len(ws) <= words:
+        return " ".join(ws)
+    return "… " + " ".join(ws[-words:]) if keep == "end" else " ".join(ws[:words]) + " …"

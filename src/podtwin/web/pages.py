@@ -26,6 +26,7 @@ __all__ = ["add_pages"]
 
 HERE = Path(__file__).parent
 COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
+REVIEW_PAGE = 20  # turns the speakers review shows at first
 
 
 def clock(seconds: float | None) -> str:
@@ -45,11 +46,20 @@ def highlighted(text: str, spans: list) -> Markup:
     return Markup("").join(out)
 
 
+def shortened(text: str, words: int, keep: str = "start") -> str:
+    """At most `words` words of text: its start (or its end), an ellipsis where it was cut."""
+    ws = [w for w in text.split() if w != "…"]
+    if len(ws) <= words:
+        return " ".join(ws)
+    return "… " + " ".join(ws[-words:]) if keep == "end" else " ".join(ws[:words]) + " …"
+
+
 def add_pages(app: FastAPI, service: Service) -> None:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.globals.update(clock=clock, slug=slug, episode_label=service.episode_label)
     env.filters["highlighted"] = highlighted
+    env.filters["shortened"] = shortened
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     def signed_in(request: Request) -> bool:
@@ -183,7 +193,13 @@ def add_pages(app: FastAPI, service: Service) -> None:
         if not signed_in(request):
             return page(request, "login.html", next="/creator")
         people = sorted(service.people(), key=lambda p: -p["words"])
-        return page(request, "creator.html", people=people, recent=service.recent_questions(limit=20))
+        return page(
+            request,
+            "creator.html",
+            people=people,
+            episodes=service.episodes(),
+            recent=service.recent_questions(limit=20),
+        )
 
     @app.post("/creator/login", include_in_schema=False)
     def login(request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/creator"):
@@ -249,3 +265,71 @@ def add_pages(app: FastAPI, service: Service) -> None:
         except PodtwinError as e:
             return page(request, "upload.html", 400, report=None, error=str(e))
         return page(request, "upload.html", report=report, error=None)
+
+    # -- the speakers review: who said each turn, least confident first ---------------------
+
+    def speakers_page(
+        request: Request,
+        episode_id: int,
+        status: int = 200,
+        *,
+        limit: int = REVIEW_PAGE,
+        changed: int | None = None,
+        error: str | None = None,
+        failed: dict | None = None,
+    ) -> HTMLResponse:
+        info = service.episode(episode_id)  # a page saying so when there is no such episode
+        turns = service.speakers_review(info["id"])
+        choices = {info["host"]: "host"} if info["host"] else {}  # the host, then each guest once
+        for guest in info["guests"]:
+            choices.setdefault(guest, "guest")
+        return page(
+            request,
+            "creator_speakers.html",
+            status,
+            episode=info,
+            turns=turns[:limit],
+            total=len(turns),
+            limit=limit,
+            choices=list(choices.items()),
+            names=set(choices),
+            changed=service.turn_at(info["id"], changed) if changed is not None else None,
+            error=error,
+            failed=failed,
+        )
+
+    @app.get("/creator/episodes/{episode_id}/speakers", response_class=HTMLResponse, include_in_schema=False)
+    def creator_speakers(
+        request: Request,
+        episode_id: int,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = REVIEW_PAGE,
+        changed: Annotated[int | None, Query(ge=0, le=100_000_000)] = None,
+    ):
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        return speakers_page(request, episode_id, limit=limit, changed=changed)
+
+    @app.post("/creator/episodes/{episode_id}/speakers", response_class=HTMLResponse, include_in_schema=False)
+    def creator_set_speaker(
+        request: Request,
+        episode_id: int,
+        turn: Annotated[int, Form(ge=0, le=1_000_000)],
+        first_sentence: Annotated[int | None, Form(ge=0, le=100_000_000)] = None,
+        person: Annotated[str, Form(max_length=200)] = "",
+        other: Annotated[str, Form(max_length=200)] = "",
+        limit: Annotated[int, Form(ge=1, le=10_000)] = REVIEW_PAGE,
+    ):
+        """The review's one action: who spoke this turn (a name from the list, or typed)."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        info = service.episode(episode_id)
+        who = other.strip() or person.strip()  # a typed name is the more deliberate choice
+        try:
+            if not who:
+                raise PodtwinError("choose who said it from the list, or type the name of another person")
+            result = service.set_speaker(info["id"], turn, who, first_sentence=first_sentence)
+        except PodtwinError as e:
+            failed = {"turn": turn, "other": other}
+            return speakers_page(request, info["id"], 400, limit=limit, error=f"Turn {turn}: {e}", failed=failed)
+        where = f"&changed={result['now']['first_sentence']}#changed" if result["now"] else ""
+        return RedirectResponse(f"/creator/episodes/{info['id']}/speakers?limit={limit}{where}", 303)
