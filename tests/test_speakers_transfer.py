@@ -118,7 +118,9 @@ def test_corrections_spread_to_the_rest_of_the_show(lex_labelled):
     from podtwin.text.punctuate import default_punctuator
 
     eps = load_show("lex-labelled", lex_labelled, False, default_punctuator())
-    two = [e for e in eps if not e.path.endswith(tuple(f"{n}.txt" for n in ("459-deepseek-dylan-patel-nathan-lambert",)))]
+    two = [
+        e for e in eps if not e.path.endswith(tuple(f"{n}.txt" for n in ("459-deepseek-dylan-patel-nathan-lambert",)))
+    ]
     result = simulate_corrections(two, counts=(0, 10), corrected=0)
     assert result[10]["corrected_episode"] >= result[0]["corrected_episode"]
     assert result[10]["other_episodes"] is not None

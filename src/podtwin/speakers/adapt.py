@@ -36,7 +36,8 @@ ROUNDS = 2
 FOLDS = 4
 L2 = 1.0
 STEPS = 60
-MIN_EPISODES = 2  # a word must be used in this many training episodes to carry weight
+MIN_EPISODES = 2
+BALANCED = True  # a word must be used in this many training episodes to carry weight
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
@@ -160,13 +161,18 @@ def adapt_prepared(
         texts_all = [d[1] for d in data]
         y = np.array([d[2] for d in data])
         wt = np.array([d[3] for d in data])
+        if BALANCED:  # the guests' side is most of the talk; self-training must not drift to it
+            for label in (0.0, 1.0):
+                sel = y == label
+                if sel.any():
+                    wt[sel] *= 0.5 * wt.sum() / wt[sel].sum()
         folds = min(FOLDS, len(prepared))
         new_biases: list[np.ndarray | None] = []
         models: dict[int, HostModel | None] = {}
         for f in range(folds):
             train = ep % folds != f
-            if len(prepared) == 1:  # one episode: only its corrections teach, and they may
-                train = wt > 1.0
+            if len(prepared) == 1:  # one episode: only its corrections teach
+                train = np.array([d[3] > 1.0 for d in data])
             idx = np.flatnonzero(train)
             models[f] = fit_host_model([texts_all[i] for i in idx], y[idx], wt[idx], ep[idx])
         for e, (texts, _, _) in enumerate(prepared):

@@ -106,9 +106,15 @@ class Encoded:
     short: np.ndarray  # uint64: hash of the whole sentence (meaningful when short)
 
 
-def encode_sentences(sentences: list[str], names=None) -> Encoded:
+UNKNOWN = "<w>"
+
+
+def encode_sentences(sentences: list[str], names=None, vocab: frozenset[int] | None = None) -> Encoded:
+    """`vocab`: token ids the model knows; any other word is read as UNKNOWN, so a model
+    with a vocabulary of words common to every show cannot learn one show's topics."""
     name_words = _name_words(names)
     name_id = _tid(NAME)
+    unknown_id = _tid(UNKNOWN)
     ids: list[int] = []
     starts = np.empty(len(sentences), dtype=np.int64)
     n_words = np.empty(len(sentences), dtype=np.int64)
@@ -127,7 +133,12 @@ def encode_sentences(sentences: list[str], names=None) -> Encoded:
         n_words[i] = len(toks)
         ids.append(b2)
         ids.append(b1)
-        ids.extend(name_id if t == NAME else _tid(t) for t in toks)
+        if vocab is None:
+            ids.extend(name_id if t == NAME else _tid(t) for t in toks)
+        else:
+            for t in toks:
+                h = name_id if t == NAME else _tid(t)
+                ids.append(h if h in vocab or h == name_id else unknown_id)
         ids.append(e1)
         ids.append(e2)
         ids.append(e3)
@@ -377,6 +388,7 @@ class SpeakerAttributor:
         self.host_b = float(arrays["host_b"])
         self.change_w = arrays["change_w"].astype(np.float32)  # (2C,): [left, right]
         self.change_b = float(arrays["change_b"])
+        self.vocab = frozenset(int(x) for x in arrays["vocab"]) if "vocab" in arrays else None
         self.emit_scale = float(arrays["emit_scale_logit"])  # how far decoding trusts P(host)
         self.change_bias = float(arrays["change_bias"])
 
@@ -418,7 +430,7 @@ class SpeakerAttributor:
         `host_bias`: log-odds added to each sentence's host evidence (a show's own host
         model, see podtwin.speakers.adapt); `clamp`: per sentence 0 (known host), 1 (known
         guest) or -1 (unknown), e.g. turns a creator corrected."""
-        host, change = self.logits(encode_sentences(sentences, names))
+        host, change = self.logits(encode_sentences(sentences, names, self.vocab))
         z = self.emit_scale * host
         if host_bias is not None:
             z = z + host_bias

@@ -48,6 +48,11 @@ SEAM_DIM = 1 << 16  # rows of the seam-feature table
 EMB = 32
 CHANNELS = 96
 DILATIONS = (1, 2, 4, 8)
+# Shared vocabulary (--vocab): words in at least VOCAB_EPISODES of the episodes of at least
+# VOCAB_SHOWS of the shows, at most VOCAB_MAX of them.
+VOCAB_EPISODES = 0.2
+VOCAB_SHOWS = 0.8
+VOCAB_MAX = 4000
 WINDOW, BATCH, EDGE = 256, 16, 16  # EDGE: window positions left out of the loss (cut context)
 DROPOUT = 0.3
 FEATURE_DROP = 0.5
@@ -128,9 +133,9 @@ def bags(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.nda
     return cols[order], np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
 
 
-def prepare(ex: dict) -> dict:
+def prepare(ex: dict, vocab: frozenset[int] | None = None) -> dict:
     """One conversation's feature bags (sentence and seam-before) and targets."""
-    enc = A.encode_sentences(ex["texts"], ex["names"])
+    enc = A.encode_sentences(ex["texts"], ex["names"], vocab)
     n = len(ex["texts"])
     er, ec = A.emission_features(enc, EMIT_DIM)
     sr, sc = A.transition_features(enc, SEAM_DIM)
@@ -294,9 +299,44 @@ def train_epoch(model, opt, convs: list[dict], rng: np.random.Generator) -> floa
     return total / max(steps, 1)
 
 
-def export(model, emit_scale: float, change_bias: float) -> dict[str, np.ndarray]:
+def shared_vocabulary(examples: list[dict]) -> frozenset[int]:
+    """Words that every show uses: in at least VOCAB_EPISODES of the episodes of at least
+    VOCAB_SHOWS of the training shows (function words, question words, "you", "think", ...),
+    the VOCAB_MAX most widespread. Topic words of one show are left out."""
+    import re
+    from collections import Counter, defaultdict
+
+    token = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+    per_show: dict[str, Counter] = defaultdict(Counter)
+    episodes: Counter = Counter()
+    for ex in examples:
+        if ex["unpunctuated"]:
+            continue
+        episodes[ex["show"]] += 1
+        words = set()
+        for t in ex["texts"]:
+            words.update(token.findall(t.lower().replace("’", "'")))
+        per_show[ex["show"]].update(words)
+    spread: Counter = Counter()
+    for show, counts in per_show.items():
+        for w, k in counts.items():
+            if k >= VOCAB_EPISODES * episodes[show]:
+                spread[w] += 1
+    need = max(1, int(VOCAB_SHOWS * len(per_show)))
+    common = [w for w, k in spread.most_common() if k >= need]
+    freq = Counter()
+    for show, counts in per_show.items():
+        for w in common:
+            freq[w] += counts[w] / episodes[show]
+    keep = [w for w, _ in freq.most_common(VOCAB_MAX)]
+    return frozenset(A._tid(w) for w in keep)
+
+
+def export(model, emit_scale: float, change_bias: float, vocab: frozenset[int] | None = None) -> dict[str, np.ndarray]:
     """The network as numpy arrays: int8 tables and conv weights with per-row/unit scales."""
     arrays: dict[str, np.ndarray] = {}
+    if vocab is not None:
+        arrays["vocab"] = np.array(sorted(vocab), dtype=np.uint32)
     for name, table in (("emit", model.emit.weight), ("seam", model.seam.weight)):
         t = table.detach().numpy()
         scale = np.abs(t).max(axis=1, keepdims=True) / 127.0
@@ -355,7 +395,7 @@ DECODER = (0.3, 1.0)
 DECODERS = [(scale, bias) for scale in (0.3, 0.5, 1.0) for bias in (-0.5, 0.0, 0.5, 1.0)]
 
 
-def fit(convs: list[dict], epochs: int, val: list[dict] | None = None, log=print):
+def fit(convs: list[dict], epochs: int, val: list[dict] | None = None, log=print, vocab=None):
     """Train for `epochs`; with validation examples, also return per epoch the best
     (mean change F1, decoder, scores) found over DECODERS."""
     import torch
@@ -371,7 +411,7 @@ def fit(convs: list[dict], epochs: int, val: list[dict] | None = None, log=print
         line = f"epoch {epoch + 1}: loss {loss:.4f} ({time.time() - t0:.0f}s)"
         if val is not None:
             model.eval()
-            att = A.SpeakerAttributor(export(model, 1.0, 0.0))
+            att = A.SpeakerAttributor(export(model, 1.0, 0.0, vocab))
             best = None
             for scale, bias in DECODERS:
                 att.emit_scale, att.change_bias = scale, bias
@@ -390,6 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=A.DEFAULT_WEIGHTS)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--leave-out", default=None, help="a show whose group is left out (leave-one-show-out runs)")
+    ap.add_argument("--all-words", action="store_true", help="no shared vocabulary: every word is a feature")
     ap.add_argument("--validate", action="store_true", help="choose epochs and decoder on validation files first")
     ap.add_argument("--epochs", type=int, default=EPOCHS, help="without --validate: train this many epochs ...")
     ap.add_argument("--decoder", type=float, nargs=2, default=DECODER, help="... and decode with (scale, change bias)")
@@ -406,20 +447,24 @@ def main(argv: list[str] | None = None) -> None:
         f"{sum(len(e['texts']) for e in examples)} sentences",
         flush=True,
     )
+    vocab = None if args.all_words else shared_vocabulary(examples)
+    print(f"vocabulary: {'all words' if vocab is None else len(vocab)}", flush=True)
     if not args.validate:
         epochs, (scale, bias) = args.epochs, tuple(args.decoder)
     else:
         fit_ex = [ex for ex in examples if ex["path"] not in val_files]
         val_ex = [ex for ex in examples if ex["path"] in val_files and ex["has_host"]]
         rng = np.random.default_rng(SEED)
-        _, history = fit([prepare(with_back_channels(ex, rng)) for ex in fit_ex], MAX_EPOCHS, val_ex)
+        _, history = fit(
+            [prepare(with_back_channels(ex, rng), vocab) for ex in fit_ex], MAX_EPOCHS, val_ex, vocab=vocab
+        )
         best_epoch = max(range(len(history)), key=lambda i: history[i][0])
         _, (scale, bias), scores = history[best_epoch]
         epochs = best_epoch + 1
         print(f"chosen on validation: {epochs} epochs, decoder scale {scale}, change bias {bias}: {scores}")
     rng = np.random.default_rng(SEED)
-    model, _ = fit([prepare(with_back_channels(ex, rng)) for ex in examples], epochs)
-    np.savez_compressed(args.out, **export(model, scale, bias))
+    model, _ = fit([prepare(with_back_channels(ex, rng), vocab) for ex in examples], epochs, vocab=vocab)
+    np.savez_compressed(args.out, **export(model, scale, bias, vocab))
     print(f"saved {args.out} ({args.out.stat().st_size} bytes) in {time.time() - t0:.0f}s")
 
 

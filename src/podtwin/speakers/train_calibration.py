@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.corpus import labelled_shows, show_group, split
-from podtwin.speakers.attribution import SpeakerAttributor
+from podtwin.speakers.attribution import DEFAULT_WEIGHTS, SpeakerAttributor
 from podtwin.speakers.calibration import DEFAULT_PATH, Calibration
 from podtwin.speakers.evaluate import (
     _retry_punctuator,
@@ -38,6 +38,7 @@ from podtwin.speakers.evaluate import (
     show_hosts,
 )
 
+A_DEFAULT = DEFAULT_WEIGHTS
 MAX_WRONG = 0.01
 KNOTS = 40
 FOLD_DIR = Path.home() / ".cache" / "podtwin" / "folds"
@@ -87,21 +88,36 @@ def fit_calibration(outcomes, max_wrong: float = MAX_WRONG) -> Calibration:
     return cal
 
 
-def fold_outcomes(epochs: int, adapt: bool, log=print) -> list:
+def set_decoder(weights: Path, scale: float, bias: float) -> None:
+    """Write the decoder's two settings into a model's weights file."""
+    with np.load(weights, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["emit_scale_logit"] = np.asarray(scale, dtype=np.float32)
+    arrays["change_bias"] = np.asarray(bias, dtype=np.float32)
+    np.savez_compressed(weights, **arrays)
+
+
+def fold_model(group: str, epochs: int | None = None, log=print) -> SpeakerAttributor:
+    """The model trained without a show group (cached under FOLD_DIR; trained if missing)."""
     from podtwin.speakers import train_attribution
 
+    weights = FOLD_DIR / f"without-{group}.npz"
+    if not weights.exists():
+        FOLD_DIR.mkdir(parents=True, exist_ok=True)
+        log(f"training a model without {group}", flush=True)
+        epochs = epochs or train_attribution.EPOCHS
+        train_attribution.main(["--leave-out", group, "--epochs", str(epochs), "--out", str(weights)])
+    return SpeakerAttributor.load(weights)
+
+
+def fold_outcomes(epochs: int, adapt: bool, log=print) -> list:
     shows = labelled_shows()
     groups = sorted({show_group(s) for s in shows})
     identity = Calibration([], [], 0.0, {})
     punctuator = _retry_punctuator()
     outcomes = []
-    FOLD_DIR.mkdir(parents=True, exist_ok=True)
     for group in groups:
-        weights = FOLD_DIR / f"without-{group}.npz"
-        if not weights.exists():
-            log(f"training a model without {group}", flush=True)
-            train_attribution.main(["--leave-out", group, "--epochs", str(epochs), "--out", str(weights)])
-        attributor = SpeakerAttributor.load(weights)
+        attributor = fold_model(group, epochs, log)
         for show, files in shows.items():
             if show_group(show) != group:
                 continue
@@ -117,15 +133,20 @@ def fold_outcomes(epochs: int, adapt: bool, log=print) -> list:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="fit the speaker confidence calibration on left-out shows")
-    ap.add_argument("--epochs", type=int, default=3, help="epochs of each fold's model")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs of each fold's model (default: as make train)")
     ap.add_argument("--no-adapt", action="store_true", help="calibrate the general model without per-show adaptation")
     ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
     ap.add_argument("--refit", action="store_true", help="train the fold models again")
+    ap.add_argument("--model", type=Path, default=A_DEFAULT, help="the shipped model, whose decoder is set")
     args = ap.parse_args(argv)
     t0 = time.time()
     if args.refit:
         for f in FOLD_DIR.glob("without-*.npz"):
             f.unlink()
+    (scale, bias), decoder_scores = choose_decoder(args.epochs)
+    for weights in [args.model, *FOLD_DIR.glob("without-*.npz")]:
+        set_decoder(weights, scale, bias)
+    print(f"decoder chosen on left-out shows: scale {scale}, change bias {bias}", flush=True)
     outcomes = fold_outcomes(args.epochs, not args.no_adapt)
     cal = fit_calibration(outcomes)
     before = reliability(outcomes)
@@ -135,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         "adapted_per_show": not args.no_adapt,
         "sentences": len(outcomes),
         "max_wrong": MAX_WRONG,
+        "decoder": {"scale": scale, "change_bias": bias, "scores": decoder_scores},
         "ece_raw": before["ece"],
         "ece_calibrated": after["ece"],
         "kept_words": after.get("kept_words"),
@@ -147,3 +169,42 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+DECODER_GRID = [(s, b) for s in (0.3, 0.5, 0.7, 1.0, 1.5) for b in (-1.0, -0.5, 0.0, 0.5, 1.0)]
+
+
+def choose_decoder(epochs: int | None = None, log=print) -> tuple[tuple[float, float], dict]:
+    """The decoder (how far P(host) is trusted, the bias on P(change)) that attributes
+    left-out shows best: each group's train files with the model trained without that
+    group; mean over groups of the word-weighted role accuracy (host against the rest)."""
+    from podtwin.speakers import attribution as A
+    from podtwin.speakers import train_attribution as T
+
+    shows = labelled_shows()
+    groups = sorted({show_group(s) for s in shows})
+    per_group: dict[str, list] = {}
+    for group in groups:
+        attributor = fold_model(group, epochs, log)
+        part = {s: split(f, "train") for s, f in shows.items() if show_group(s) == group}
+        logits = []
+        for ex in T.load_examples(part):
+            if len(ex["texts"]) < 2 or not ex["has_host"]:
+                continue
+            host, change = attributor.logits(A.encode_sentences(ex["texts"], ex["names"], attributor.vocab))
+            logits.append((host, change, ex["roles"].astype(np.int64), ex["words"].astype(float)))
+        per_group[group] = logits
+    scores = {}
+    for scale, bias in DECODER_GRID:
+        accs = []
+        for logits in per_group.values():
+            right = total = 0.0
+            for host, change, roles, words in logits:
+                path = A.viterbi(A._sigmoid(scale * host), A._sigmoid(change + bias))
+                right += float(words[path == roles].sum())
+                total += float(words.sum())
+            accs.append(right / total)
+        scores[(scale, bias)] = round(float(np.mean(accs)), 4)
+        log(f"decoder {scale}, {bias}: mean accuracy over left-out groups {scores[(scale, bias)]}", flush=True)
+    best = max(scores, key=scores.get)
+    return best, {f"{k[0]},{k[1]}": v for k, v in scores.items()}
