@@ -346,6 +346,10 @@ class Service:
                         "since); pick it from the list again"
                     )
                 result = set_turn_speaker(db, episode_id, turn, person)
+            # passages of moved turns were rebuilt: their vectors, so dense search finds them
+            from podtwin.search.index import embed_missing
+
+            embed_missing(library)
             now = self.turn_at(episode_id, before.first_sentence) if before else None
         return {**result, "now": now}
 

@@ -87,6 +87,9 @@ def set_speaker_command(
         with library.atomic() as db:
             episode_id = resolve_episode(library, episode)
             result = set_turn_speaker(db, episode_id, turn, person)
+        from podtwin.cli.ingest import build_embeddings
+
+        build_embeddings(library)  # passages of moved turns were rebuilt: their vectors
     console.print(
         f"episode {episode_id} turn {turn}: {result['person']} "
         f"({len(result['reattributed'])} episode(s) of the show attributed again)",

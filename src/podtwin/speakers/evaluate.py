@@ -344,7 +344,8 @@ def best_mapping(pred: list[str], true: list[str]) -> dict[str, str]:
 
 
 def sentence_outcomes(ep: Episode, who) -> list[tuple[float, int, int, str]]:
-    """Per model-attributed sentence: (confidence, words right, words, role), under the best mapping."""
+    """Per model-attributed sentence: (confidence, words right, words, role, asks "you"), under
+    the best mapping."""
     pred_sentence = predicted_labels(who)
     pred = [pred_sentence[k] for k in ep.word_sentence]
     mapping = best_mapping(pred, ep.lt.word_labels)
@@ -353,8 +354,10 @@ def sentence_outcomes(ep: Episode, who) -> list[tuple[float, int, int, str]]:
     for w, k in enumerate(ep.word_sentence):
         total[k] += 1
         right[k] += mapping.get(pred[w]) == ep.lt.word_labels[w]
+    from podtwin.speakers.calibration import asks_you
+
     return [
-        (who.confidence[k], int(right[k]), int(total[k]), who.roles[k] or "")
+        (who.confidence[k], int(right[k]), int(total[k]), who.roles[k] or "", asks_you(ep.sentences[k].text))
         for k in range(len(pred_sentence))
         if who.origin[k] == "model" and total[k]
     ]

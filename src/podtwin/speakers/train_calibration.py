@@ -64,25 +64,28 @@ def isotonic(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     return x, np.repeat(vals, counts)
 
 
+def _knots(raw: np.ndarray, acc: np.ndarray, words: np.ndarray) -> tuple[list[float], list[float]]:
+    xs, fit = isotonic(raw, acc, words)
+    qs = np.unique(np.quantile(xs, np.linspace(0, 1, KNOTS)))
+    ys = np.maximum.accumulate(np.interp(qs, xs, fit))
+    return [round(float(v), 5) for v in qs], [round(float(v), 5) for v in ys]
+
+
 def fit_calibration(outcomes, max_wrong: float = MAX_WRONG) -> Calibration:
+    """Isotonic maps (sentences that ask "you" apart) and the quoting threshold."""
     raw = np.array([o[0] for o in outcomes])
     acc = np.array([o[1] / o[2] for o in outcomes])
     words = np.array([o[2] for o in outcomes], dtype=float)
-    xs, fit = isotonic(raw, acc, words)
-    # knots at quantiles of the raw confidence, plus its ends
-    qs = np.unique(np.quantile(xs, np.linspace(0, 1, KNOTS)))
-    ys = np.interp(qs, xs, fit)
-    ys = np.maximum.accumulate(ys)
-    cal = Calibration([round(float(v), 5) for v in qs], [round(float(v), 5) for v in ys], 1.0, {})
-    calibrated = np.array([cal.calibrate(p) for p in raw])
+    asks = np.array([o[4] for o in outcomes], dtype=bool)
+    cal = Calibration(*_knots(raw[~asks], acc[~asks], words[~asks]), 1.0, {})
+    if asks.sum() >= 50:
+        cal.xs_asks, cal.ys_asks = _knots(raw[asks], acc[asks], words[asks])
+    calibrated = np.array([cal.calibrate(p, a) for p, a in zip(raw, asks)])
     right = np.array([o[1] for o in outcomes], dtype=float)
-    # lowest threshold whose kept words are at most max_wrong wrong
+    # lowest threshold whose kept words are at most max_wrong someone else's
     order = np.argsort(-calibrated, kind="stable")
-    kept_right = np.cumsum(right[order])
-    kept = np.cumsum(words[order])
-    wrong = 1 - kept_right / kept
+    wrong = 1 - np.cumsum(right[order]) / np.cumsum(words[order])
     ok = np.flatnonzero(wrong <= max_wrong)
-    # the largest prefix that stays pure enough (ties broken to the safe side)
     cal.threshold = float(calibrated[order][ok[-1]]) if len(ok) else 1.0
     cal.threshold = round(min(cal.threshold + 1e-4, 1.0), 4)
     return cal
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     outcomes = fold_outcomes(args.epochs, not args.no_adapt)
     cal = fit_calibration(outcomes)
     before = reliability(outcomes)
-    after = reliability([(cal.calibrate(o[0]), o[1], o[2], o[3]) for o in outcomes], threshold=cal.threshold)
+    after = reliability([(cal.calibrate(o[0], o[4]), *o[1:]) for o in outcomes], threshold=cal.threshold)
     cal.info = {
         "fitted_on": "train split of each show group, attributed by a model trained without that group",
         "adapted_per_show": not args.no_adapt,

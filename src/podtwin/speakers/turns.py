@@ -117,7 +117,7 @@ def attribute_sentences(
     n = len(texts)
     if any(labels):
         return SentenceSpeakers([role_of(label, info) for label in labels], list(labels), [1.0] * n, ["label"] * n)
-    from podtwin.speakers.calibration import default_calibration
+    from podtwin.speakers.calibration import asks_you, default_calibration
 
     roles: list[str | None] = ["host"] * n
     speakers: list[str | None] = [info.host] * n
@@ -157,7 +157,7 @@ def attribute_sentences(
         else:
             roles[i], speakers[i] = "guest", guest_of[j]
             p = float(p_role[j] * guest_conf[j])
-        confidence[i] = round(calibration.calibrate(p), 4)
+        confidence[i] = round(calibration.calibrate(p, asks_you(texts[i])), 4)
         origin[i] = "model"
     return SentenceSpeakers(roles, speakers, confidence, origin)
 

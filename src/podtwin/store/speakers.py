@@ -155,8 +155,10 @@ def review_turns(db: sqlite3.Connection, episode_id: int, limit: int | None = No
 
 def set_turn_speaker(db: sqlite3.Connection, episode_id: int, turn: int, person: str, attributor=None) -> dict:
     """A creator says who spoke one turn: stored as a correction (kept across re-ingest), then
-    the show's unlabelled episodes are attributed again with it. Raises PersonNotFound /
-    TurnNotFound and changes nothing when the person or the turn is unknown."""
+    the show's unlabelled episodes are attributed again with it. Raises PersonNotFound (with
+    the reason) for an unknown person, episode or turn; the caller's transaction then
+    changes nothing. Turns are renumbered by the new attribution: `turn` in the result is
+    the index the caller gave."""
     from podtwin.store.people import PersonNotFound, apply_corrections, person_id, record_correction
 
     row = db.execute(
