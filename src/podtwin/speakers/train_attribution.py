@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import pickle
 import time
 from pathlib import Path
@@ -322,7 +323,7 @@ def shared_vocabulary(examples: list[dict]) -> frozenset[int]:
         for w, k in counts.items():
             if k >= VOCAB_EPISODES * episodes[show]:
                 spread[w] += 1
-    need = max(1, int(VOCAB_SHOWS * len(per_show)))
+    need = max(1, math.ceil(VOCAB_SHOWS * len(per_show)))
     common = [w for w, k in spread.most_common() if k >= need]
     freq = Counter()
     for show, counts in per_show.items():
