@@ -179,6 +179,73 @@ def eval_speakers(
                         f"{e['accuracy']:9.3f}{e['baseline_all_guest']:10.3f}{'':16}"
                         f"{e['host_share_true']:10.3f}{e['host_share_predicted']:10.3f}"
                     )
+        conf = res.get("confidence")
+        if conf:
+            typer.echo(
+                f"speaker confidence over these shows: ECE {conf['ece']:.3f}; at or above the quoting threshold "
+                f"{conf['threshold']:.3f}: {conf['kept_words']:.1%} of words kept, "
+                f"{conf['wrong_words_kept']:.2%} of them someone else's"
+            )
+            typer.echo(
+                "  reliability: "
+                + ", ".join(
+                    f"{row['bin']}: conf {row['confidence']:.2f} acc {row['accuracy']:.2f} ({row['words']:,} w)"
+                    for row in conf["table"]
+                )
+            )
+
+
+@app.command("corrections")
+def eval_corrections(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labelled folders (default: the measure split of each show, with a model without it)."),
+    ] = None,
+    counts: Annotated[list[int] | None, typer.Option("--count", help="Corrections to simulate.")] = None,
+    punctuated: Annotated[bool, typer.Option("--punctuated", help="Only the punctuated condition.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Corrections that spread: a creator corrects the least confident turns of each show's
+    first episode; word accuracy of the show's other episodes after 0, 10 and 30 of them.
+    Default: every show's measure split, attributed by the model trained without its group
+    (lex-labelled by the shipped model)."""
+    from podtwin.corpus import labelled_folder, labelled_shows, lex_labelled_files, show_group
+    from podtwin.speakers.evaluate import _retry_punctuator, load_show, simulate_corrections
+    from podtwin.speakers.train_calibration import fold_model
+
+    counts = counts or [0, 10, 30]
+    if paths:
+        shows = {}
+        for p in paths:
+            if not p.is_dir():
+                raise typer.BadParameter(f"{p}: not a folder")
+            shows.update(labelled_folder(p))
+        models = {s: None for s in shows}
+    else:
+        shows = {s: split(f, "measure") for s, f in labelled_shows().items()}
+        models = {s: fold_model(show_group(s)) for s in shows}
+        if lex_labelled_files():
+            shows["lex-labelled"] = lex_labelled_files()
+            models["lex-labelled"] = None
+    punctuator = _retry_punctuator()
+    out: dict = {}
+    for unp in (False,) if punctuated else (False, True):
+        key = "unpunctuated" if unp else "punctuated"
+        for show, files in shows.items():
+            eps = load_show(show, files, unp, punctuator)
+            if len(eps) < 2:
+                continue
+            out.setdefault(key, {})[show] = simulate_corrections(eps, models[show], tuple(counts))
+            if not as_json:
+                r = out[key][show]
+                typer.echo(
+                    f"{key:13} {show[:26]:26} other episodes: "
+                    + "  ".join(f"{n}: {r[n]['other_episodes']:.3f}" for n in counts)
+                    + "   corrected one: "
+                    + "  ".join(f"{n}: {r[n]['corrected_episode']:.3f}" for n in counts)
+                )
+    if as_json:
+        print_json(out)
 
 
 @app.command("purity")

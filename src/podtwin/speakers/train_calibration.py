@@ -170,9 +170,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"saved {args.out} in {time.time() - t0:.0f}s")
 
 
-if __name__ == "__main__":
-    main()
-
 
 DECODER_GRID = [(s, b) for s in (0.3, 0.5, 0.7, 1.0, 1.5) for b in (-1.0, -0.5, 0.0, 0.5, 1.0)]
 
@@ -211,3 +208,7 @@ def choose_decoder(epochs: int | None = None, log=print) -> tuple[tuple[float, f
         log(f"decoder {scale}, {bias}: mean accuracy over left-out groups {scores[(scale, bias)]}", flush=True)
     best = max(scores, key=scores.get)
     return best, {f"{k[0]},{k[1]}": v for k, v in scores.items()}
+
+
+if __name__ == "__main__":
+    main()
