@@ -30,6 +30,22 @@ def _paths(paths: list[Path] | None, part: str) -> list[Path]:
     return out
 
 
+def _labelled_paths(paths: list[Path]) -> dict[str, list[Path]]:
+    """Labelled files by show: a folder of files is one show, a folder of folders one show
+    each, a file belongs to the show of its folder."""
+    from podtwin.corpus import labelled_folder
+
+    shows: dict[str, list[Path]] = {}
+    for p in paths:
+        if not p.exists():
+            raise typer.BadParameter(f"{p}: no such file or folder")
+        if p.is_dir():
+            shows.update(labelled_folder(p))
+        else:
+            shows.setdefault(p.parent.name, []).append(p)
+    return shows
+
+
 @app.command("sentences")
 def eval_sentences(
     paths: LabelledPaths = None,
@@ -111,19 +127,12 @@ def eval_speakers(
     punctuation and casing): per show and episode, word accuracy under the best one-to-one
     mapping of speakers, turn-change F1, the host's true and predicted share of words, and
     the number of speakers."""
-    from podtwin.corpus import labelled_folder, labelled_shows, lex_labelled_files
+    from podtwin.corpus import labelled_shows, lex_labelled_files
     from podtwin.speakers.attribution import SpeakerAttributor
     from podtwin.speakers.evaluate import evaluate_shows
 
     if paths:
-        shows: dict[str, list[Path]] = {}
-        for p in paths:
-            if not p.exists():
-                raise typer.BadParameter(f"{p}: no such file or folder")
-            if p.is_dir():
-                shows.update(labelled_folder(p))
-            else:
-                shows.setdefault(p.parent.name, []).append(p)
+        shows = _labelled_paths(paths)
     else:
         shows = {show: split(files, part) for show, files in labelled_shows().items()}
         if lex_labelled_files():
@@ -209,17 +218,13 @@ def eval_corrections(
     first episode; word accuracy of the show's other episodes after 0, 10 and 30 of them.
     Default: every show's measure split, attributed by the model trained without its group
     (lex-labelled by the shipped model)."""
-    from podtwin.corpus import labelled_folder, labelled_shows, lex_labelled_files, show_group
+    from podtwin.corpus import labelled_shows, lex_labelled_files, show_group
     from podtwin.speakers.evaluate import _retry_punctuator, load_show, simulate_corrections
     from podtwin.speakers.train_calibration import fold_model
 
     counts = counts or [0, 10, 30]
     if paths:
-        shows = {}
-        for p in paths:
-            if not p.is_dir():
-                raise typer.BadParameter(f"{p}: not a folder")
-            shows.update(labelled_folder(p))
+        shows = _labelled_paths(paths)
         models = {s: None for s in shows}
     else:
         shows = {s: split(f, "measure") for s, f in labelled_shows().items()}
@@ -259,17 +264,10 @@ def eval_purity(
 ) -> None:
     """True purity of guest twins: labelled episodes ingested unlabelled, each guest's twin
     asked the host's real questions; every quoted word checked against the labels."""
-    from podtwin.corpus import labelled_folder, lex_labelled_files
+    from podtwin.corpus import lex_labelled_files
     from podtwin.twin.evaluate_purity import evaluate_purity
 
-    shows: dict[str, list[Path]] = {}
-    for p in paths or []:
-        if not p.exists():
-            raise typer.BadParameter(f"{p}: no such file or folder")
-        if p.is_dir():
-            shows.update(labelled_folder(p))
-        else:
-            shows.setdefault(p.parent.name, []).append(p)
+    shows = _labelled_paths(paths or [])
     if not paths and lex_labelled_files():
         shows["lex-labelled"] = lex_labelled_files()
     if not shows:

@@ -547,9 +547,7 @@ if __name__ == "__main__":
     main()
 
 
-def simulate_corrections(
-    episodes: list[Episode], attributor=None, counts=(0, 10, 30), corrected: int = 0, unpunctuated_name: str = ""
-) -> dict:
+def simulate_corrections(episodes: list[Episode], attributor=None, counts=(0, 10, 30), corrected: int = 0) -> dict:
     """A creator corrects the least confident turns of one episode (`corrected`), one after
     another, each to its true speaker (the turn's majority label, named as the library
     names people: the host's or a guest's name when the label is one of them); the show is

@@ -77,7 +77,7 @@ def evaluate_purity(shows: dict[str, list[Path]], unpunctuated: bool = False, lo
     from podtwin.search.index import embed_missing
     from podtwin.speakers.evaluate import show_hosts, strip_labelled
     from podtwin.store.library import Library
-    from podtwin.store.people import person_id
+    from podtwin.store.people import PersonNotFound, person_id
     from podtwin.twin.answer import TwinError, ask
 
     embedder = default_embedder()
@@ -105,7 +105,7 @@ def evaluate_purity(shows: dict[str, list[Path]], unpunctuated: bool = False, lo
                 for question, answer_turn in host_questions(true_turns(lt), hosts):
                     try:
                         _, person = person_id(library.db, answer_turn.speaker)
-                    except Exception:  # noqa: BLE001 - the library does not know this guest by name
+                    except PersonNotFound:  # the library does not know this guest by name
                         skipped += 1
                         continue
                     try:
