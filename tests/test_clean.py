@@ -102,3 +102,12 @@ def test_a_handoff_cut_in_two_by_restored_punctuation_is_still_found():
     assert kinds["And now dear friends."] == "handoff"
     assert kinds["Here's Ada Lovelace."] == "handoff"
     assert kinds["She is a mathematician."] == "intro"
+
+
+def test_a_handoff_with_a_typographic_apostrophe_closes_the_intro():
+    # official transcripts write "here’s": the whole intro up to it is the host's, not conversation
+    text = EPISODE.replace("here's Ada Lovelace", "here’s Ada Lovelace")
+    sentences = sentences_of(text)
+    kinds = dict(zip([s.text for s in sentences], tag_kinds(sentences, [False] * len(sentences))))
+    assert kinds["And now, dear friends, here’s Ada Lovelace."] == "handoff"
+    assert kinds["She is a mathematician."] == "intro"

@@ -191,3 +191,34 @@ def test_twin_quotes_only_confident_sentences_and_says_so(lex_copy):
         ]
         assert all(c >= threshold for c in confidences)
         assert np.isfinite(threshold)
+
+
+def test_a_guest_twin_never_quotes_the_hosts_question_back(lex_labelled, tmp_path):
+    """Asked the host's own questions, a twin of a show it never saw must not answer with the
+    question itself (retrieval finds it first; the model may have given it to the guest)."""
+    import re
+
+    from podtwin.ingest import ingest
+    from podtwin.search.index import embed_missing
+    from podtwin.speakers.evaluate import show_hosts, strip_labelled
+    from podtwin.twin.answer import ask
+    from podtwin.twin.evaluate_purity import host_questions, true_turns
+
+    source = next(f for f in lex_labelled if f.name.startswith("463-"))
+    lt = strip_labelled(source)
+    folder = tmp_path / "show"
+    folder.mkdir()
+    (folder / source.name).write_text(lt.text)
+
+    def words(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower().replace("’", "'")))
+
+    with Library(tmp_path / "purity.db") as library:
+        ingest(library, [folder])
+        embed_missing(library)
+        questions = host_questions(true_turns(lt), show_hosts(lex_labelled))
+        assert len(questions) >= 10
+        for question, turn in questions:
+            reply = ask(library, turn.speaker, question)
+            for c in reply.citations:
+                assert words(question) not in words(lt.text[c.start_char : c.end_char]), question

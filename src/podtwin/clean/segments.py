@@ -25,7 +25,7 @@ _INTRO = re.compile(
     re.I,
 )
 _HANDOFF = re.compile(
-    r"\b(?:(?:and )?now[,.]? dear friends[,.!]? here'?s|here'?s my conversation with|and now[,.]? here'?s"
+    r"\b(?:(?:and )?now[,.]? dear friends[,.!]? here['’]?s|here['’]?s my conversation with|and now[,.]? here['’]?s"
     r"|enjoy (?:this|the) (?:episode|conversation|interview) with|with that,? i bring you"
     r"|and now,? (?:on to|onto) (?:my|the|our) conversation)",
     re.I,

@@ -50,6 +50,10 @@ SPAN_PASSAGES = 4  # passages whose sentences are weighed for the answer
 FUSED_BONUS = 1.0
 RANK_PENALTY = 0.03
 QUESTION_PENALTY = 0.1
+# A sentence this close to the question (cosine) restates it: an answer never does. Asked
+# the host's own question, a twin whose transcript gave that question to the guest would
+# otherwise quote it back as the guest's words.
+ECHO_COSINE = 0.9
 NEAREST_TOPICS = 3
 
 
@@ -457,9 +461,12 @@ def choose_spans(library, persona: Persona, hits, vector, embedder, reply: Answe
     """The person's best-matching sentences with their neighbours, as cited spans, best first.
 
     Only sentences whose speaker confidence reaches the quoting threshold are quoted (a
-    transcript without labels may have given the host's words to the guest); the others are
-    counted on `reply` so the answer can say it left them out."""
-    from podtwin.speakers.calibration import default_calibration
+    transcript without labels may have given the host's words to the guest), and never one
+    that asks "you" something: on shows the speaker model never saw, such a sentence given
+    to a guest is the host's question about as often as not (docs/benchmarks.md). Both are
+    counted on `reply` so the answer can say it left them out. A sentence that restates the
+    question (ECHO_COSINE) does not answer it and is passed over."""
+    from podtwin.speakers.calibration import asks_you, default_calibration
 
     threshold = default_calibration().threshold
     db = library.db
@@ -467,15 +474,16 @@ def choose_spans(library, persona: Persona, hits, vector, embedder, reply: Answe
     for rank, h in enumerate(hits[:SPAN_PASSAGES]):
         rows = db.execute(
             """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path,
-                      coalesce(s.speaker_confidence, 1.0)
+                      coalesce(s.speaker_confidence, 1.0), t.origin = 'model'
                FROM sentences s JOIN sources so ON so.id = s.source_id
+               LEFT JOIN turns t ON t.episode_id = s.episode_id AND t.idx = s.turn
                WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",
             [h.episode_id, h.first_sentence, h.last_sentence],
         ).fetchall()
         for r in rows:
             if r[1] != persona.person:  # only the person's own words, sentence by sentence
                 continue
-            if r[8] < threshold:
+            if r[8] < threshold or (r[9] and asks_you(r[5])):
                 if reply is not None:
                     reply.withheld_sentences += 1
                     reply.withheld_words += len(r[5].split())
@@ -484,6 +492,10 @@ def choose_spans(library, persona: Persona, hits, vector, embedder, reply: Answe
     if not candidates:
         return []
     sims = sentence_vectors(library, [c["row"][5] for c in candidates], embedder) @ vector
+    keep = sims < ECHO_COSINE
+    candidates, sims = [c for c, k in zip(candidates, keep) if k], sims[keep]
+    if not candidates:
+        return []
     for c, s in zip(candidates, sims):
         # the passage's own rank counts too: a sentence alone says less than its passage
         c["score"] = float(s) - RANK_PENALTY * c["rank"]
