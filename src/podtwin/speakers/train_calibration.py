@@ -170,7 +170,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"saved {args.out} in {time.time() - t0:.0f}s")
 
 
-
 DECODER_GRID = [(s, b) for s in (0.3, 0.5, 0.7, 1.0, 1.5) for b in (-1.0, -0.5, 0.0, 0.5, 1.0)]
 
 

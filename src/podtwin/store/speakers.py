@@ -20,7 +20,12 @@ from podtwin.clean.metadata import EpisodeInfo
 
 __all__ = [
     "ReviewTurn",
-    "set_turn_speaker", "episode_corrections", "reattribute_show", "review_turns", "unlabelled_episodes"]
+    "set_turn_speaker",
+    "episode_corrections",
+    "reattribute_show",
+    "review_turns",
+    "unlabelled_episodes",
+]
 
 
 @dataclass
