@@ -572,8 +572,10 @@ def simulate_corrections(episodes: list[Episode], attributor=None, counts=(0, 10
             truth = max(set(labels), key=labels.count)
             if truth in target.hosts:
                 name = host_name or "host"
-            else:
-                name = next((g for g in guest_names if g.lower() == truth.lower()), truth)
+            else:  # the creator picks from the people the library knows
+                name = next((g for g in guest_names if g.lower() == truth.lower()), None)
+                if name is None:
+                    name = guest_names[0] if len(guest_names) == 1 else truth
             for i in range(t.first, t.last + 1):
                 fixes[i] = name
         whos = adapt_show(pairs, attributor, [fixes if k == corrected else {} for k in range(len(episodes))])
