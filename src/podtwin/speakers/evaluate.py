@@ -305,10 +305,10 @@ SPEAKER_SHARE = 0.02  # a label with less of the words (a clip, a cameo) is not 
 
 
 def predicted_labels(who) -> list[str]:
-    """One label per sentence for scoring: the speaker's name, or the role when unnamed."""
-    return [
-        (sp or (role or "?")) if role != "host" else "host:" + (sp or "") for sp, role in zip(who.speakers, who.roles)
-    ]
+    """One label per sentence for scoring: the host's side is one speaker (named or not: a
+    correction may name a host the episode never named); a guest is their name, or the role
+    when unnamed."""
+    return ["host" if role == "host" else (sp or (role or "?")) for sp, role in zip(who.speakers, who.roles)]
 
 
 def best_mapping(pred: list[str], true: list[str]) -> dict[str, str]:
@@ -571,7 +571,7 @@ def simulate_corrections(episodes: list[Episode], attributor=None, counts=(0, 10
             labels = target.sentence_labels[t.first : t.last + 1]
             truth = max(set(labels), key=labels.count)
             if truth in target.hosts:
-                name = host_name or "host"
+                name = host_name or truth
             else:  # the creator picks from the people the library knows
                 name = next((g for g in guest_names if g.lower() == truth.lower()), None)
                 if name is None:

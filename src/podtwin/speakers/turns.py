@@ -127,11 +127,12 @@ def attribute_sentences(
     if not spoken:
         return SentenceSpeakers(roles, speakers, confidence, origin)
     host_key = name_key(info.host or "")
+    guest_keys = {name_key(g) for g in info.guests}
     fixed = {i: p for i, p in (corrections or {}).items() if 0 <= i < n}
     clamp = np.full(len(spoken), -1, dtype=np.int64)
     for j, i in enumerate(spoken):
         if i in fixed:
-            clamp[j] = 0 if host_key and name_key(fixed[i]) == host_key else 1
+            clamp[j] = 0 if _names_host(fixed[i], host_key, guest_keys) else 1
     names = [x for x in (info.host, *info.guests) if x]
     analysis = (attributor or default_attributor()).analyse(
         [texts[i] for i in spoken],
@@ -160,6 +161,16 @@ def attribute_sentences(
         confidence[i] = round(calibration.calibrate(p, asks_you(texts[i])), 4)
         origin[i] = "model"
     return SentenceSpeakers(roles, speakers, confidence, origin)
+
+
+def _names_host(person: str, host_key: str, guest_keys: set[str]) -> bool:
+    """Does a correction give the sentence to the host? When the episode does not name its
+    host, anyone who is not one of its named guests is taken as the host: the model knows
+    only the host's side and the guests'."""
+    key = name_key(person)
+    if host_key:
+        return key == host_key
+    return key not in guest_keys
 
 
 # -- several guests -----------------------------------------------------------------------------
