@@ -222,3 +222,14 @@ def test_a_guest_twin_never_quotes_the_hosts_question_back(lex_labelled, tmp_pat
             reply = ask(library, turn.speaker, question)
             for c in reply.citations:
                 assert words(question) not in words(lt.text[c.start_char : c.end_char]), question
+
+
+def test_a_correction_gives_the_host_side_when_the_episode_never_named_its_host():
+    texts = ["What do you think about sleep?", "I think sleep is underrated.", "It changed my work.",
+             "Why did it change your work?", "Because I could think again."] * 6  # fmt: skip
+    info = EpisodeInfo(guests=["Ada Lovelace"])
+    fixes = {1: "Lenny", 2: "Lenny", 3: "Ada Lovelace"}
+    who = attribute_sentences(texts, [None] * len(texts), ["conversation"] * len(texts), info, corrections=fixes)
+    assert [who.roles[i] for i in (1, 2, 3)] == ["host", "host", "guest"]
+    assert [who.speakers[i] for i in (1, 2, 3)] == ["Lenny", "Lenny", "Ada Lovelace"]
+    assert all(who.origin[i] == "correction" for i in fixes)
