@@ -192,3 +192,27 @@ def test_back_channel_does_not_steal_the_guest_turn(model, measure_paths):
     # model (shared vocabulary, issue 15) does in 12 of 36 (docs/benchmarks.md): a known
     # regression, held here so it gets no worse.
     assert stolen <= tried * 0.35, (stolen, tried)
+
+
+def test_adaptation_reuses_the_networks_logits_and_the_shows_features():
+    """Per-show adaptation decodes each episode again with new host evidence: the network's
+    logits are kept, and a host model fitted on precomputed features is the same model."""
+    import numpy as np
+
+    from podtwin.speakers.adapt import feature_lists, fit_host_model
+    from podtwin.speakers.attribution import default_attributor, encode_sentences
+
+    att = default_attributor()
+    texts = ["What do you think about sleep?", "I think sleep is underrated.", "Why?", "Because I could think."] * 5
+    first = att.cached_logits(texts, ["Ada Lovelace"])
+    fresh = att.logits(encode_sentences(texts, ["Ada Lovelace"], att.vocab))
+    assert np.allclose(first[0], fresh[0]) and np.allclose(first[1], fresh[1])
+    assert att.cached_logits(list(texts), ["Ada Lovelace"]) is first  # same text: kept
+    assert att.cached_logits(texts, ["Alan Turing"]) is not first  # other names: other features
+    y = np.array([1.0, 0.0, 1.0, 0.0] * 5)
+    weight = np.ones(len(texts))
+    episode = np.repeat(np.arange(5), 4)
+    a = fit_host_model(texts, y, weight, episode)
+    b = fit_host_model(texts, y, weight, episode, features=feature_lists(texts))
+    assert np.allclose(a.log_odds(texts), b.log_odds(texts, feature_lists(texts)))
+    assert a.log_odds(texts)[0] > a.log_odds(texts)[1]  # it learnt the questions are the host's

@@ -37,21 +37,33 @@ FOLDS = 4
 L2 = 1.0
 STEPS = 60
 MIN_EPISODES = 2
+MAX_SENTENCES = 40_000  # training sentences per round: enough for a show's host, bounded time
 BALANCED = True  # a word must be used in this many training episodes to carry weight
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
 def sentence_features(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols): hashed words and word pairs of each sentence, lowercased."""
-    rows: list[int] = []
-    cols: list[int] = []
-    for r, text in enumerate(texts):
+    return _stack(feature_lists(texts))
+
+
+def feature_lists(texts: list[str]) -> list[np.ndarray]:
+    """Per sentence, its hashed feature columns (computed once per show, reused by every
+    round and fold of adapt_prepared)."""
+    out = []
+    for text in texts:
         toks = _TOKEN.findall(text.lower().replace("’", "'"))
         feats = {zlib.crc32(t.encode()) for t in toks}
         feats |= {zlib.crc32(f"{a} {b}".encode()) for a, b in zip(["<s>", *toks], [*toks, "</s>"])}
-        rows.extend([r] * len(feats))
-        cols.extend(f % DIM for f in feats)
-    return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        out.append(np.fromiter(feats, dtype=np.int64, count=len(feats)) % DIM)
+    return out
+
+
+def _stack(lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if not lists:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows = np.repeat(np.arange(len(lists)), [len(c) for c in lists])
+    return rows, np.concatenate(lists)
 
 
 class HostModel:
@@ -61,42 +73,54 @@ class HostModel:
         self.weights = weights
         self.bias = bias
 
-    def log_odds(self, texts: list[str]) -> np.ndarray:
-        rows, cols = sentence_features(texts)
+    def log_odds(self, texts: list[str], features: list[np.ndarray] | None = None) -> np.ndarray:
+        """`features`: feature_lists(texts), when the caller has them already."""
+        rows, cols = _stack(feature_lists(texts) if features is None else features)
         z = np.bincount(rows, weights=self.weights[cols], minlength=len(texts))
         return z  # the class prior (bias) is left out: the general model has its own
 
 
 def fit_host_model(
-    texts: list[str], y: np.ndarray, weight: np.ndarray, episode: np.ndarray, min_episodes: int = MIN_EPISODES
+    texts: list[str],
+    y: np.ndarray,
+    weight: np.ndarray,
+    episode: np.ndarray,
+    min_episodes: int = MIN_EPISODES,
+    features: list[np.ndarray] | None = None,
 ) -> HostModel | None:
     """Logistic regression (L2, full-batch gradient descent with Adam steps) on hashed
-    features; features used in fewer than MIN_EPISODES episodes are dropped."""
+    features; features used in fewer than MIN_EPISODES episodes are dropped. `features`:
+    feature_lists(texts), when the caller has them already."""
     if len(texts) == 0 or len(set(y.tolist())) < 2:
         return None
-    rows, cols = sentence_features(texts)
+    rows, cols = _stack(feature_lists(texts) if features is None else features)
     # episodes per feature
     pairs = np.unique(cols * 4096 + (episode[rows] % 4096))
     used = np.bincount(pairs // 4096, minlength=DIM) >= min(min_episodes, len(np.unique(episode)))
     keep = used[cols]
     rows, cols = rows[keep], cols[keep]
+    # optimise only the columns in use (the others stay 0: their gradient is 0)
+    active, cols = np.unique(cols, return_inverse=True)
+    k = len(active)
     n = len(texts)
-    w = np.zeros(DIM)
+    w = np.zeros(k)
     b = 0.0
-    m = np.zeros(DIM)
-    v = np.zeros(DIM)
+    m = np.zeros(k)
+    v = np.zeros(k)
     lr, b1, b2 = 0.05, 0.9, 0.999
     total = weight.sum()
     for step in range(1, STEPS + 1):
         z = np.bincount(rows, weights=w[cols], minlength=n) + b
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
         g_row = (p - y) * weight / total
-        g = np.bincount(cols, weights=g_row[rows], minlength=DIM) + L2 * w / total
+        g = np.bincount(cols, weights=g_row[rows], minlength=k) + L2 * w / total
         b -= lr * 10 * g_row.sum()
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         w -= lr * (m / (1 - b1**step)) / (np.sqrt(v / (1 - b2**step)) + 1e-8)
-    return HostModel(w, b)
+    full = np.zeros(DIM)
+    full[active] = w
+    return HostModel(full, b)
 
 
 def _prepare(transcript, sentences):
@@ -137,6 +161,7 @@ def adapt_prepared(
 
     corrections = corrections or [{} for _ in prepared]
     biases: list[np.ndarray | None] = [None] * len(prepared)
+    features: list[list[np.ndarray]] | None = None
     whos = []
     for round_ in range(rounds + 1):
         whos = [
@@ -146,19 +171,27 @@ def adapt_prepared(
         if round_ == rounds or len(prepared) < 2 and not any(corrections):
             break
         # training data: confident and corrected sentences of the conversation
-        data: list[tuple[int, str, float, float]] = []  # (episode, text, y, weight)
+        data: list[tuple[int, str, float, float, int]] = []  # (episode, text, y, weight, sentence)
         for e, ((texts, kinds, _), who) in enumerate(zip(prepared, whos)):
             for i, text in enumerate(texts):
                 if kinds[i] in HOST_KINDS:
                     continue
                 if who.origin[i] == "correction":
-                    data.append((e, text, 1.0 if who.roles[i] == "host" else 0.0, CORRECTION_WEIGHT))
+                    data.append((e, text, 1.0 if who.roles[i] == "host" else 0.0, CORRECTION_WEIGHT, i))
                 elif who.origin[i] == "model" and who.confidence[i] >= CONFIDENT:
-                    data.append((e, text, 1.0 if who.roles[i] == "host" else 0.0, 1.0))
+                    data.append((e, text, 1.0 if who.roles[i] == "host" else 0.0, 1.0, i))
         if not data:
             break
+        if len(data) > MAX_SENTENCES:  # a big show: a fixed sample of the model's sentences, every correction
+            fixed_rows = [d for d in data if d[3] > 1.0]
+            rest = [d for d in data if d[3] <= 1.0]
+            pick = np.random.default_rng(0).choice(len(rest), max(0, MAX_SENTENCES - len(fixed_rows)), replace=False)
+            data = fixed_rows + [rest[j] for j in np.sort(pick)]
+        if features is None:
+            features = [feature_lists(texts) for texts, _, _ in prepared]
         ep = np.array([d[0] for d in data])
         texts_all = [d[1] for d in data]
+        feats_all = [features[d[0]][d[4]] for d in data]
         y = np.array([d[2] for d in data])
         wt = np.array([d[3] for d in data])
         if BALANCED:  # the guests' side is most of the talk; self-training must not drift to it
@@ -174,9 +207,11 @@ def adapt_prepared(
             if len(prepared) == 1:  # one episode: only its corrections teach
                 train = np.array([d[3] > 1.0 for d in data])
             idx = np.flatnonzero(train)
-            models[f] = fit_host_model([texts_all[i] for i in idx], y[idx], wt[idx], ep[idx])
+            models[f] = fit_host_model(
+                [texts_all[i] for i in idx], y[idx], wt[idx], ep[idx], features=[feats_all[i] for i in idx]
+            )
         for e, (texts, _, _) in enumerate(prepared):
             model = models[e % folds]
-            new_biases.append(None if model is None else bias_weight * model.log_odds(texts))
+            new_biases.append(None if model is None else bias_weight * model.log_odds(texts, features[e]))
         biases = new_biases
     return whos

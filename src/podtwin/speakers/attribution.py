@@ -24,8 +24,11 @@ treatment.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +39,7 @@ __all__ = ["Analysis", "SpeakerAttributor", "Turn", "default_attributor", "emiss
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("attribution.npz")
 ROLES = ("host", "guest")  # state 0 = host, 1 = guest
+LOGITS_CACHE = 512  # conversations whose network logits are kept (a show's episodes, re-decoded)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
@@ -391,6 +395,10 @@ class SpeakerAttributor:
         self.vocab = frozenset(int(x) for x in arrays["vocab"]) if "vocab" in arrays else None
         self.emit_scale = float(arrays["emit_scale_logit"])  # how far decoding trusts P(host)
         self.change_bias = float(arrays["change_bias"])
+        # per-show adaptation decodes each episode several times with new host evidence;
+        # the network's own logits do not change, so they are kept (by a digest of the text)
+        self._logits_cache: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SpeakerAttributor:
@@ -413,6 +421,25 @@ class SpeakerAttributor:
         change = h[:-1] @ self.change_w[:c] + h[1:] @ self.change_w[c:] + self.change_b
         return host, change
 
+    def cached_logits(self, sentences: list[str], names=None) -> tuple[np.ndarray, np.ndarray]:
+        """logits() of these sentences, computed once for the last LOGITS_CACHE conversations."""
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (*sentences, "\x00", *(str(n) for n in names or ())):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x1f")
+        key = digest.digest()
+        with self._cache_lock:
+            hit = self._logits_cache.get(key)
+            if hit is not None:
+                self._logits_cache.move_to_end(key)
+                return hit
+        got = self.logits(encode_sentences(sentences, names, self.vocab))
+        with self._cache_lock:
+            self._logits_cache[key] = got
+            while len(self._logits_cache) > LOGITS_CACHE:
+                self._logits_cache.popitem(last=False)
+        return got
+
     def posteriors(self, sentences: list[str], names=None) -> tuple[np.ndarray, np.ndarray]:
         """(P(host) per sentence, Viterbi role per sentence: 0 host / 1 guest)."""
         a = self.analyse(sentences, names)
@@ -430,7 +457,7 @@ class SpeakerAttributor:
         `host_bias`: log-odds added to each sentence's host evidence (a show's own host
         model, see podtwin.speakers.adapt); `clamp`: per sentence 0 (known host), 1 (known
         guest) or -1 (unknown), e.g. turns a creator corrected."""
-        host, change = self.logits(encode_sentences(sentences, names, self.vocab))
+        host, change = self.cached_logits(sentences, names)
         z = self.emit_scale * host
         if host_bias is not None:
             z = z + host_bias
