@@ -95,10 +95,15 @@ def test_an_announcement_starts_the_read_the_tagger_found_late():
     assert kinds["Back to the intro now."] == "intro"
 
 
-def test_a_handoff_cut_in_two_by_restored_punctuation_is_still_found():
-    text = EPISODE.replace("And now, dear friends, here's Ada Lovelace.", "And now dear friends. Here's Ada Lovelace.")
+def kinds_by_text(text: str) -> dict[str, str]:
     sentences = sentences_of(text)
-    kinds = dict(zip([s.text for s in sentences], tag_kinds(sentences, [False] * len(sentences))))
+    return dict(zip([s.text for s in sentences], tag_kinds(sentences, [False] * len(sentences))))
+
+
+def test_a_handoff_cut_in_two_by_restored_punctuation_is_still_found():
+    kinds = kinds_by_text(
+        EPISODE.replace("And now, dear friends, here's Ada Lovelace.", "And now dear friends. Here's Ada Lovelace.")
+    )
     assert kinds["And now dear friends."] == "handoff"
     assert kinds["Here's Ada Lovelace."] == "handoff"
     assert kinds["She is a mathematician."] == "intro"
@@ -106,8 +111,6 @@ def test_a_handoff_cut_in_two_by_restored_punctuation_is_still_found():
 
 def test_a_handoff_with_a_typographic_apostrophe_closes_the_intro():
     # official transcripts write "here’s": the whole intro up to it is the host's, not conversation
-    text = EPISODE.replace("here's Ada Lovelace", "here’s Ada Lovelace")
-    sentences = sentences_of(text)
-    kinds = dict(zip([s.text for s in sentences], tag_kinds(sentences, [False] * len(sentences))))
+    kinds = kinds_by_text(EPISODE.replace("here's Ada Lovelace", "here’s Ada Lovelace"))
     assert kinds["And now, dear friends, here’s Ada Lovelace."] == "handoff"
     assert kinds["She is a mathematician."] == "intro"

@@ -26,7 +26,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["HostModel", "adapt_show", "fit_host_model"]
+__all__ = ["HostModel", "adapt_show", "feature_lists", "fit_host_model"]
 
 DIM = 1 << 18
 CONFIDENT = 0.9
@@ -42,14 +42,9 @@ BALANCED = True  # a word must be used in this many training episodes to carry w
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
-def sentence_features(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols): hashed words and word pairs of each sentence, lowercased."""
-    return _stack(feature_lists(texts))
-
-
 def feature_lists(texts: list[str]) -> list[np.ndarray]:
-    """Per sentence, its hashed feature columns (computed once per show, reused by every
-    round and fold of adapt_prepared)."""
+    """Per sentence, its hashed words and word pairs, lowercased, as feature columns
+    (computed once per show, reused by every round and fold of adapt_prepared)."""
     out = []
     for text in texts:
         toks = _TOKEN.findall(text.lower().replace("’", "'"))
