@@ -1,15 +1,26 @@
-"""Small text helpers of the twin: fillers and false starts, follow-ups, numbers."""
+"""Small text helpers of the twin: fillers and false starts, readable casing, follow-ups, numbers."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 
-__all__ = ["clean_spoken", "is_followup", "numbers_in", "resolve_followup"]
+__all__ = [
+    "case_counts",
+    "clean_spoken",
+    "display_text",
+    "fix_casing",
+    "is_followup",
+    "numbers_in",
+    "resolve_followup",
+]
 
 # "um", "uh", "er", "erm", "mm", "hmm" on their own, with the comma that often follows
 _FILLER = re.compile(r"(?i)(?<![\w'])(?:um+|uh+|erm|er|mm+|hmm+)(?![\w'])[,.]?\s*")
-# a word said twice or three times in a row: "I I think", "the, the"; "I- I"
-_REPEAT = re.compile(r"(?i)\b(\w+(?:'\w+)?)(?:[,\-—]?\s+\1\b)+")
+# a word, or a phrase of up to three words, said twice or more in a row: "I I I think",
+# "the, the", "I- I", "a lot a lot", "I think I think"
+_REPEAT = re.compile(r"(?i)\b(\w+(?:'\w+)?(?:\s+\w+(?:'\w+)?){0,2})(?:[,\-—]?\s+\1\b)+")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_MARK = re.compile(r"\s+([,.;:?!])")
 _DOUBLE_COMMA = re.compile(r",\s*,")
@@ -24,6 +35,51 @@ def clean_spoken(text: str) -> str:
     if out and out[0].islower():
         out = out[0].upper() + out[1:]
     return out
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+# the character before a word inside a sentence (after ".", "?", ":", a quote ... a capital is right)
+_INSIDE = re.compile(r"[\w,;\-—–]")
+LOWER_RATIO = 3  # a word is lower-cased only when the source has it lower-case this many times as often ...
+MIN_LOWER = 3  # ... and at least this often
+
+
+def case_counts(text: str) -> Counter[str]:
+    """How often each word occurs in a text, spelt as it is (case kept): fix_casing's evidence."""
+    return Counter(_WORD.findall(text))
+
+
+def fix_casing(text: str, counts: Mapping[str, int], keep: Collection[str] = ()) -> str:
+    """Lower-case the title-cased words inside sentences that speech-to-text capitalised ("I Think"
+    -> "I think"): only words the same source writes lower-case far more often (counts, from
+    case_counts), never one of keep (lower-case words of names: people, the library's vocabulary)."""
+
+    def fixed(m: re.Match) -> str:
+        word = m.group()
+        if len(word) < 2 or not word[0].isupper() or not word[1:].replace("'", "").islower() or word[1] == "'":
+            return word
+        before = text[: m.start()].rstrip()
+        if not before or not _INSIDE.match(before[-1]):
+            return word  # the start of a sentence (or of a quote): the capital stays
+        lower = word.lower()
+        if lower in keep or lower.split("'")[0] in keep:
+            return word
+        n = counts.get(lower, 0)
+        return lower if n >= MIN_LOWER and n >= LOWER_RATIO * counts.get(word, 0) else word
+
+    return _WORD.sub(fixed, text)
+
+
+def display_text(sentences: Iterable[str], counts: Mapping[str, int] | None = None, keep: Collection[str] = ()) -> str:
+    """Consecutive sentences as one readable paragraph: fillers and repeated words trimmed, casing
+    fixed (with counts, see fix_casing), the first letter a capital. The citation keeps the exact quote."""
+    text = " ".join(t for t in (clean_spoken(s) for s in sentences) if t)
+    text = _REPEAT.sub(r"\1", text)  # a repeat across a sentence boundary the splitter placed
+    if counts is not None:
+        text = fix_casing(text, counts, keep)
+    if text and text[0].islower():
+        text = text[0].upper() + text[1:]
+    return text
 
 
 _FOLLOWUP_START = re.compile(
