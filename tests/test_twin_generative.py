@@ -82,6 +82,12 @@ def test_generated_sentences_are_kept_only_where_the_record_supports_them(lex_li
                 ((j, cos, share),) = support(embedder.embed([text]), [text], embedder.embed([span]), [span])
                 assert j == 0, (part, cos, share)
         assert reply.disclosure
+        # the blocks: in generative mode, the sentences written from each cited span
+        assert reply.blocks and reply.blocks[0]["role"] == "answer"
+        for b in reply.blocks:
+            assert b["quote"] == reply.citations[b["n"] - 1].quote
+            said = [p["text"] for p in reply.parts if not p["framing"] and p["citation"] == b["n"] - 1]
+            assert b["text"] == " ".join(said)
 
 
 def test_policy_applies_before_the_model(lex_library, llm_url):

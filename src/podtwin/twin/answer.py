@@ -14,9 +14,13 @@
    (podtwin.twin.calibrate), gives P(the record answers this). Below the fitted threshold
    the twin says it hasn't talked about that, names the nearest things the person did
    talk about, and says so when someone else in the person's episodes said it.
-5. Composition: the person's sentences that best match the question, with their
-   neighbours for sense, fillers and false starts trimmed, each with its exact quote
-   and offsets in the source. A marked framing line may introduce them.
+5. Composition: one coherent answer. The person's sentence that best matches the question
+   seeds the main block: the best window of 2 to 6 consecutive sentences of that turn
+   (ordinary conversation only, never an intro, sponsor read, hand-off or sign-off); up to
+   two "also" blocks from other turns follow when they match nearly as well. Each block is
+   its own paragraph with its own citation (exact quote and offsets in the source); its
+   shown text is made readable (fillers, repeated words, speech-to-text capitals). A marked
+   framing line introduces each block.
 6. Premise: numbers in the question that the person's matching words contradict, or a
    "you said ..." that their words do not support, are not taken up; the answer says so
    and gives what was said.
@@ -25,7 +29,10 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -35,9 +42,9 @@ import numpy as np
 from podtwin.errors import PodtwinError
 from podtwin.search.query import Filters, SearchError, query_words, search, search_index, validate_query, word_root
 from podtwin.twin.persona import Persona, episode_ids, load_persona
-from podtwin.twin.text import clean_spoken, numbers_in, resolve_followup
+from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_in, resolve_followup
 
-__all__ = ["Answer", "Citation", "TwinError", "ask", "evidence"]
+__all__ = ["Answer", "Citation", "TwinError", "ask", "evidence", "paragraphs"]
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 CANDIDATE_PASSAGES = 8
@@ -55,6 +62,21 @@ QUESTION_PENALTY = 0.1
 # otherwise quote it back as the guest's words.
 ECHO_COSINE = 0.9
 NEAREST_TOPICS = 3
+# Only ordinary speech answers: never an intro, a sponsor read, a hand-off or a sign-off (the
+# host's included), and not a cold open either (a clip of the conversation, quoted there).
+ANSWER_KINDS = ("conversation",)
+# One coherent answer: a block is a window of consecutive sentences of one turn (a single
+# sentence only when the turn has no more to give), the main block first, then up to MAX_ALSO
+# blocks from other turns whose windows score within ALSO_MARGIN of it. Windows are ranked by
+# their word-weighted mean sentence score plus LENGTH_PRIOR for reaching TARGET_WORDS.
+BLOCK_SENTENCES = (2, 6)
+MAX_ALSO = 2
+SEED_MARGIN = 0.15  # a sentence this far below the best one still seeds a block
+ALSO_MARGIN = 0.08
+LENGTH_PRIOR = 0.15
+TARGET_WORDS = 60
+MAIN_WORDS = 90  # the main block's longest (within the persona's max_words): room for an "also"
+MIN_ALSO_WORDS = 15  # an "also" block needs this many words of the budget left
 
 
 class TwinError(PodtwinError):
@@ -87,7 +109,12 @@ class Answer:
     disclosure: str
     mode: str = "extractive"
     latency_ms: float = 0.0
-    parts: list[dict] = field(default_factory=list)  # {"text", "framing": bool, "citation": index or None}
+    # the reply in order: {"text", "framing": bool, "citation": index or None, "block": index or None}
+    # (a framing line belongs to the block it introduces; see paragraphs())
+    parts: list[dict] = field(default_factory=list)
+    # the answer's blocks, each its own paragraph with its own citation: {"role": "answer" or
+    # "also", "text" (made readable), "quote" (the source's exact text), "citation", "n" (its number)}
+    blocks: list[dict] = field(default_factory=list)
     resolved_question: str = ""
     confidence: float | None = None  # P(the record answers this), from the calibrated model
     premise_rejected: bool = False
@@ -242,10 +269,10 @@ def ask(
     if topic is not None:
         reply.declined_by_policy = True
         reply.answer = persona.decline_text()
-        reply.parts = [{"text": reply.answer, "framing": True, "citation": None}]
+        reply.parts = [{"text": reply.answer, "framing": True, "citation": None, "block": None}]
         return _done(reply, t0)
 
-    filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona))
+    filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona), kinds=ANSWER_KINDS)
     try:
         hits = search(library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector).hits
     except SearchError as e:
@@ -261,19 +288,18 @@ def ask(
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
     said = " ".join(s["text"] for s in spans)
     reply.premise_rejected = premise_contradicted(question, said)
-    first = spans[0]
-    where = _where(first)
+    where = _where(spans[0])
     framing = (
         f"That's not quite what I said. Here is what I did say{where}:"
         if reply.premise_rejected
         else f"Here is what I said{where}:"
     )
-    reply.parts.append({"text": framing, "framing": True, "citation": None})
+    reply.parts.append({"text": framing, "framing": True, "citation": None, "block": 0})
     for i, span in enumerate(spans):
         reply.citations.append(span["citation"])
-        if i and persona.style == "conversational":
-            reply.parts.append({"text": "And also:", "framing": True, "citation": None})
-        reply.parts.append({"text": span["text"], "framing": False, "citation": i})
+        if i:
+            reply.parts.append({"text": _also(spans[0], span, persona), "framing": True, "citation": None, "block": i})
+        reply.parts.append({"text": span["text"], "framing": False, "citation": i, "block": i})
     if llm:
         from podtwin.twin.generate import grounded_rewrite
 
@@ -284,11 +310,45 @@ def ask(
             reply.mode = "extractive (generated answer not supported)"
         else:
             reply.mode = "generative"
-            reply.parts = reply.parts[:1] + rewrite.parts
+            written = [{**p, "block": p["citation"]} for p in rewrite.parts]
+            reply.parts = [{**reply.parts[0], "block": written[0]["block"]}, *written]
+    reply.blocks = _blocks(reply)
     if reply.withheld_sentences:
-        reply.parts.append({"text": _withheld_note(reply), "framing": True, "citation": None})
-    reply.answer = " ".join(p["text"] for p in reply.parts)
+        reply.parts.append({"text": _withheld_note(reply), "framing": True, "citation": None, "block": None})
+    reply.answer = "\n\n".join(" ".join(p["text"] for p in para) for para in paragraphs(reply.parts))
     return _done(reply, t0)
+
+
+def paragraphs(parts: list[dict]) -> list[list[dict]]:
+    """The reply's parts as paragraphs: one per block (with the framing that introduces it), and
+    each part outside a block (a note, an abstention) a paragraph of its own."""
+    out: list[list[dict]] = []
+    for part in parts:
+        block = part.get("block")
+        if out and block is not None and out[-1][-1].get("block") == block:
+            out[-1].append(part)
+        else:
+            out.append([part])
+    return out
+
+
+def _blocks(reply: Answer) -> list[dict]:
+    """The blocks of a reply: each cited span's shown text (in generative mode, the sentences
+    written from it), its exact quote and its citation; the first answers, the others are "also"."""
+    texts: dict[int, list[str]] = {}
+    for part in reply.parts:
+        if not part["framing"] and part["citation"] is not None:
+            texts.setdefault(part["citation"], []).append(part["text"])
+    return [
+        {
+            "role": "also" if k else "answer",
+            "text": " ".join(texts[i]),
+            "quote": reply.citations[i].quote,
+            "citation": reply.citations[i],
+            "n": i + 1,
+        }
+        for k, i in enumerate(sorted(texts))
+    ]
 
 
 def _done(reply: Answer, t0: float) -> Answer:
@@ -302,6 +362,18 @@ def _withheld_note(reply: Answer) -> str:
         f"(I left out {n} sentence{'s' if n != 1 else ''} from these conversations: "
         "the transcript does not say for sure that I said them.)"
     )
+
+
+def _also(main: dict, span: dict, persona: Persona) -> str:
+    """The line that introduces an "also" block: where else the person said it."""
+    a, c = main["citation"], span["citation"]
+    if c.episode_id == a.episode_id:
+        text = f"{'Later' if (c.sentence or 0) > (a.sentence or 0) else 'Earlier'} in that conversation:"
+    else:
+        text = f"I also said{_where(span)}:"
+    if persona.style == "conversational":
+        text = "And " + (text if text.startswith("I ") else text[0].lower() + text[1:])
+    return text
 
 
 def _where(span: dict) -> str:
@@ -356,7 +428,7 @@ def _abstain(library, reply: Answer, persona: Persona, filters: Filters, questio
     reply.nearest_topics = nearest_topics(hits)
     # did someone else in the person's episodes say it? then it is theirs, not the person's
     eps = tuple(sorted({h.episode_id for h in hits})) or filters.episode_ids
-    others = Filters(episode_ids=eps) if eps else None
+    others = Filters(episode_ids=eps, kinds=ANSWER_KINDS) if eps else None
     if others is not None:
         found = [
             h
@@ -382,7 +454,7 @@ def _abstain(library, reply: Answer, persona: Persona, filters: Filters, questio
     if reply.nearest_topics:
         text += " Nearby things I did talk about: " + "; ".join(reply.nearest_topics) + "."
     reply.answer = text
-    reply.parts = [{"text": text, "framing": True, "citation": None}]
+    reply.parts = [{"text": text, "framing": True, "citation": None, "block": None}]
     return reply
 
 
@@ -458,115 +530,243 @@ def span_passages(library, near: Closeness, hits) -> list:
 
 
 def choose_spans(library, persona: Persona, hits, vector, embedder, reply: Answer | None = None) -> list[dict]:
-    """The person's best-matching sentences with their neighbours, as cited spans, best first.
+    """The answer's blocks, best first: each the best window of consecutive sentences of one of
+    the person's turns (BLOCK_SENTENCES), as a cited span; the first answers, up to MAX_ALSO
+    more from other turns ("also") when they match nearly as well.
 
-    Only sentences whose speaker confidence reaches the quoting threshold are quoted (a
-    transcript without labels may have given the host's words to the guest), and never one
-    that asks "you" something: on shows the speaker model never saw, such a sentence given
-    to a guest is the host's question about as often as not (docs/benchmarks.md). Both are
-    counted on `reply` so the answer can say it left them out. A sentence that restates the
-    question (ECHO_COSINE) does not answer it and is passed over."""
-    from podtwin.speakers.calibration import asks_you, default_calibration
-
-    threshold = default_calibration().threshold
-    db = library.db
+    Sentences are scored by their cosine to the question, less a step per passage rank (and a
+    penalty for the person's own questions); the best ones seed the blocks, and each block is
+    grown within the seed's turn (sentences of the turn outside the retrieved passages are read
+    from the library). Only the person's sentences of ordinary conversation (ANSWER_KINDS:
+    never an intro, sponsor read, hand-off or sign-off) whose speaker confidence reaches the
+    quoting threshold are quoted (a transcript without labels may have given the host's words
+    to the guest), and never one that asks "you" something: on shows the speaker model never
+    saw, such a sentence given to a guest is the host's question about as often as not
+    (docs/benchmarks.md). Both are counted on `reply` so the answer can say it left them out.
+    A sentence that restates the question (ECHO_COSINE) does not answer it and is passed over."""
+    gate = _Gate(library, persona, vector, embedder)
     candidates: list[dict] = []
     for rank, h in enumerate(hits[:SPAN_PASSAGES]):
-        rows = db.execute(
-            """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path,
-                      coalesce(s.speaker_confidence, 1.0), t.origin = 'model'
-               FROM sentences s JOIN sources so ON so.id = s.source_id
-               LEFT JOIN turns t ON t.episode_id = s.episode_id AND t.idx = s.turn
-               WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",
-            [h.episode_id, h.first_sentence, h.last_sentence],
-        ).fetchall()
-        for r in rows:
-            if r[1] != persona.person:  # only the person's own words, sentence by sentence
+        for row in _sentence_rows(library.db, h.episode_id, h.first_sentence, h.last_sentence):
+            if row.speaker != persona.person or row.kind not in ANSWER_KINDS:  # the person's own speech only
                 continue
-            if r[8] < threshold or (r[9] and asks_you(r[5])):
+            if not gate.sure(row):
                 if reply is not None:
                     reply.withheld_sentences += 1
-                    reply.withheld_words += len(r[5].split())
+                    reply.withheld_words += len(row.text.split())
                 continue
-            candidates.append({"hit": h, "rank": rank, "idx": r[0], "row": r})
+            candidates.append({"hit": h, "rank": rank, "row": row})
     if not candidates:
         return []
-    sims = sentence_vectors(library, [c["row"][5] for c in candidates], embedder) @ vector
-    keep = sims < ECHO_COSINE
-    candidates, sims = [c for c, k in zip(candidates, keep) if k], sims[keep]
+    sims = gate.similarities([c["row"] for c in candidates])
+    candidates = [c for c, s in zip(candidates, sims) if s < ECHO_COSINE]
     if not candidates:
         return []
-    for c, s in zip(candidates, sims):
-        # the passage's own rank counts too: a sentence alone says less than its passage
-        c["score"] = float(s) - RANK_PENALTY * c["rank"]
-        if c["row"][5].rstrip().endswith("?"):
-            c["score"] -= QUESTION_PENALTY  # a twin answers; its own questions make poor answers
-    budget = persona.max_words
-    spans: list[dict] = []
-    used: set[tuple[int, int]] = set()
+    for c in candidates:
+        c["score"] = gate.score(c["row"], c["rank"])
     best = max(c["score"] for c in candidates)
+    blocks: list[dict] = []
+    turns: set[tuple] = set()
+    budget = persona.max_words
     for c in sorted(candidates, key=lambda c: -c["score"]):
-        if budget <= 0 or c["score"] < best - 0.15:
+        if len(blocks) > MAX_ALSO or c["score"] < best - SEED_MARGIN:
             break
-        key = (c["hit"].episode_id, c["idx"])
-        if key in used:
-            continue
-        group = _grow(candidates, c, min(budget, 70))
-        if any((g["hit"].episode_id, g["idx"]) in used for g in group):
-            continue
-        span = _span(db, group)
-        if span is None:
-            continue
-        words = len(span["text"].split())
-        if spans and words > budget:
-            continue
-        spans.append(span)
-        budget -= words
-        used |= {(g["hit"].episode_id, g["idx"]) for g in group}
-        if len(spans) >= 3:
+        turn = _turn_key(c)
+        if turn in turns:
+            continue  # one block a turn: the best window of it is already chosen
+        limit = min(budget, MAIN_WORDS) if not blocks else budget
+        if blocks and limit < MIN_ALSO_WORDS:
             break
-    return spans
+        window = _best_window(library.db, gate, c, candidates, limit, alone=not blocks)
+        if window is None or (blocks and window["score"] < blocks[0]["score"] - ALSO_MARGIN):
+            continue
+        block = _span(library.db, c["hit"], window["rows"], gate)
+        if block is None:
+            continue
+        block["score"] = window["score"]
+        blocks.append(block)
+        turns.add(turn)
+        budget -= len(block["text"].split())
+    return blocks
 
 
-def _grow(candidates: list[dict], seed: dict, max_words: int) -> list[dict]:
-    """The seed sentence and its neighbours of the same passage (same source), up to max_words:
-    the sentence before when the seed is short, the ones after while they stay near the seed's score."""
-    same = [c for c in candidates if c["hit"] is seed["hit"] and c["row"][6] == seed["row"][6]]
-    by_idx = {c["idx"]: c for c in same}
-    group = [seed]
-    words = len(seed["row"][5].split())
-    prev = by_idx.get(seed["idx"] - 1)
-    if prev is not None and words < 12:
-        group.insert(0, prev)
-        words += len(prev["row"][5].split())
-    i = seed["idx"] + 1
-    while i in by_idx and words < max_words:
-        nxt = by_idx[i]
-        n = len(nxt["row"][5].split())
-        if words + n > max_words or (words >= 25 and nxt["score"] < seed["score"] - 0.1):
-            break
-        group.append(nxt)
-        words += n
-        i += 1
-    return group
+@dataclass(frozen=True)
+class _Row:
+    idx: int
+    speaker: str | None
+    start_char: int
+    end_char: int
+    start_s: float | None
+    text: str
+    source_id: int
+    path: str
+    confidence: float
+    by_model: bool
+    kind: str
+    turn: int | None
 
 
-def _span(db, group: list[dict]) -> dict | None:
-    """One cited span over contiguous sentences of one source; its quote is the source's exact text."""
-    first, last = group[0], group[-1]
-    h = first["hit"]
-    row_a, row_b = first["row"], last["row"]
-    text = " ".join(clean_spoken(g["row"][5]) for g in group).strip()
+def _sentence_rows(db, episode_id: int, first: int, last: int) -> list[_Row]:
+    rows = db.execute(
+        """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path,
+                  coalesce(s.speaker_confidence, 1.0), coalesce(t.origin = 'model', 0), s.kind, s.turn
+           FROM sentences s JOIN sources so ON so.id = s.source_id
+           LEFT JOIN turns t ON t.episode_id = s.episode_id AND t.idx = s.turn
+           WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",
+        [episode_id, first, last],
+    ).fetchall()
+    return [_Row(*r[:9], bool(r[9]), *r[10:]) for r in rows]
+
+
+class _Gate:
+    """What may be quoted, and how well a sentence answers: the checks and the scores of one reply."""
+
+    def __init__(self, library, persona: Persona, vector, embedder) -> None:
+        from podtwin.speakers.calibration import default_calibration
+
+        self.library, self.persona, self.vector, self.embedder = library, persona, vector, embedder
+        self.threshold = default_calibration().threshold
+        self.sims: dict[str, float] = {}
+        self.counts: dict[int, Counter] = {}
+        self._keep: frozenset[str] | None = None
+
+    def sure(self, row: _Row) -> bool:
+        """Sure enough who spoke it, and not a question to "you" that the model gave the person."""
+        from podtwin.speakers.calibration import asks_you
+
+        return row.confidence >= self.threshold and not (row.by_model and asks_you(row.text))
+
+    def quotable(self, row: _Row, turn: _Row) -> bool:
+        """May this sentence stand in a block with the sentence turn: same turn and source, the
+        person's, ordinary conversation, sure (the cosine is checked apart, in batches)."""
+        return (
+            row.turn == turn.turn
+            and row.source_id == turn.source_id
+            and row.speaker == self.persona.person
+            and row.kind in ANSWER_KINDS
+            and self.sure(row)
+        )
+
+    def similarities(self, rows: list[_Row]) -> list[float]:
+        todo = [r.text for r in rows if r.text not in self.sims]
+        if todo:
+            todo = list(dict.fromkeys(todo))
+            sims = sentence_vectors(self.library, todo, self.embedder) @ self.vector
+            self.sims.update(zip(todo, (float(x) for x in sims)))
+        return [self.sims[r.text] for r in rows]
+
+    def score(self, row: _Row, rank: int) -> float:
+        # the passage's own rank counts too: a sentence alone says less than its passage
+        score = self.sims[row.text] - RANK_PENALTY * rank
+        if row.text.rstrip().endswith("?"):
+            score -= QUESTION_PENALTY  # a twin answers; its own questions make poor answers
+        return score
+
+    def case_counts(self, source_id: int) -> Counter:
+        if source_id not in self.counts:
+            self.counts[source_id] = source_case_counts(self.library.db, source_id)
+        return self.counts[source_id]
+
+    def keep(self) -> frozenset[str]:
+        """Lower-case words of the library's names (people and their spellings): never lower-cased."""
+        if self._keep is None:
+            names = self.library.db.execute("SELECT name FROM people UNION SELECT alias FROM aliases").fetchall()
+            self._keep = frozenset(w.lower() for (n,) in names for w in re.findall(r"[A-Za-z]+", n or ""))
+        return self._keep
+
+
+def _turn_key(c: dict) -> tuple:
+    row = c["row"]
+    if row.turn is None:  # no turn known: the passage stands for it
+        return (c["hit"].episode_id, "passage", c["hit"].passage_id)
+    return (c["hit"].episode_id, row.turn, row.source_id)
+
+
+def _best_window(db, gate: _Gate, seed: dict, candidates: list[dict], limit: int, alone: bool) -> dict | None:
+    """The best window of BLOCK_SENTENCES consecutive quotable sentences of the seed's turn
+    that holds the seed, within limit words: the highest word-weighted mean score with a small
+    prior for length (TARGET_WORDS). One sentence only when no longer window fits (the seed
+    alone may then be longer than limit when it is the main block: alone)."""
+    lo_n, hi_n = BLOCK_SENTENCES
+    s = seed["row"]
+    h = seed["hit"]
+    if s.turn is None:
+        rows = _sentence_rows(db, h.episode_id, h.first_sentence, h.last_sentence)
+    else:
+        rows = _sentence_rows(db, h.episode_id, s.idx - hi_n + 1, s.idx + hi_n - 1)
+    rows = [r for r in rows if r.idx == s.idx or gate.quotable(r, s)]
+    at = next(i for i, r in enumerate(rows) if r.idx == s.idx)
+    a = at  # the contiguous run around the seed
+    while a > 0 and rows[a - 1].idx == rows[a].idx - 1:
+        a -= 1
+    b = at
+    while b + 1 < len(rows) and rows[b + 1].idx == rows[b].idx + 1:
+        b += 1
+    run = rows[a : b + 1]
+    at -= a
+    gate.similarities(run)
+    echo = [i for i, r in enumerate(run) if gate.sims[r.text] >= ECHO_COSINE and i != at]
+    first = max([i + 1 for i in echo if i < at], default=0)
+    last = min([i - 1 for i in echo if i > at], default=len(run) - 1)
+    run, at = run[first : last + 1], at - first
+    scored = {c["row"].idx: c["score"] for c in candidates if c["hit"].episode_id == h.episode_id}
+    scores = [scored.get(r.idx, gate.score(r, seed["rank"])) for r in run]
+    words = [len(clean_spoken(r.text).split()) for r in run]
+    best: dict | None = None
+    for i in range(max(0, at - hi_n + 1), at + 1):
+        for j in range(at, min(len(run), i + hi_n)):
+            if not (words[i] and words[j]):
+                continue  # a window starts and ends with something said
+            n_words = sum(words[i : j + 1])
+            usable = sum(1 for w in words[i : j + 1] if w)
+            if usable < lo_n or n_words > limit:
+                continue
+            mean = sum(sc * w for sc, w in zip(scores[i : j + 1], words[i : j + 1])) / n_words
+            score = mean + LENGTH_PRIOR * min(n_words, TARGET_WORDS) / TARGET_WORDS
+            if best is None or score > best["score"]:
+                best = {"rows": run[i : j + 1], "score": score}
+    if best is None and words[at] and (alone or words[at] <= limit):
+        best = {"rows": [run[at]], "score": scores[at] + LENGTH_PRIOR * min(words[at], TARGET_WORDS) / TARGET_WORDS}
+    return best
+
+
+def _span(db, hit, rows: list[_Row], gate: _Gate) -> dict | None:
+    """One cited span over contiguous sentences of one source: the text made readable, the
+    quote the source's exact text."""
+    first, last = rows[0], rows[-1]
+    text = display_text([r.text for r in rows], gate.case_counts(first.source_id), gate.keep())
     if not text:
         return None
-    start, end = row_a[2], row_b[3]
+    start, end = first.start_char, last.end_char
     quote = db.execute(
-        "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, row_a[6]]
+        "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, first.source_id]
     ).fetchone()[0]
     citation = Citation(
-        h.episode_id, h.episode_number, h.title, row_a[1], row_a[7], start, end, row_a[4], quote, row_a[0], row_b[0]
-    )
+        hit.episode_id, hit.episode_number, hit.title, first.speaker or "", first.path, start, end, first.start_s,
+        quote, first.idx, last.idx,
+    )  # fmt: skip
     return {"text": text, "citation": citation}
+
+
+_CASE_COUNTS: OrderedDict[str, Counter] = OrderedDict()
+_CASE_LOCK = threading.Lock()
+
+
+def source_case_counts(db, source_id: int) -> Counter:
+    """Word spellings counted over a whole source (display casing), kept per source content."""
+    row = db.execute("SELECT content_hash FROM sources WHERE id = ?", [source_id]).fetchone()
+    if row is None:
+        return Counter()
+    with _CASE_LOCK:
+        if row[0] in _CASE_COUNTS:
+            _CASE_COUNTS.move_to_end(row[0])
+            return _CASE_COUNTS[row[0]]
+    counts = case_counts(db.execute("SELECT text FROM sources WHERE id = ?", [source_id]).fetchone()[0])
+    with _CASE_LOCK:
+        _CASE_COUNTS[row[0]] = counts
+        while len(_CASE_COUNTS) > 64:
+            _CASE_COUNTS.popitem(last=False)
+    return counts
 
 
 # -- premises ---------------------------------------------------------------------------------
