@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -74,6 +76,13 @@ def test_ask_has_the_cli_json_shape_and_only_the_persons_words(client, key):
     for c in reply["citations"]:
         for field in ("episode_id", "episode_number", "title", "source_file", "start_char", "end_char", "quote"):
             assert field in c
+    # the answer as blocks: the main one, then "also" ones, each with its own citation
+    blocks = reply["blocks"]
+    assert 1 <= len(blocks) <= 3 and [b["role"] for b in blocks] == ["answer"] + ["also"] * (len(blocks) - 1)
+    for n, b in enumerate(blocks, 1):
+        assert b["n"] == n and b["citation"] == reply["citations"][n - 1] and b["quote"] == b["citation"]["quote"]
+        assert b["text"] and b["text"] in reply["answer"]
+    assert len(reply["answer"].split("\n\n")) >= len(blocks)  # a paragraph a block
     # the creator sees it among the questions asked; only with a key
     assert client.get("/api/people/mark-zuckerberg/questions").status_code == 401
     asked = client.get("/api/people/mark-zuckerberg/questions", headers={"Authorization": f"Bearer {key}"}).json()
@@ -169,6 +178,15 @@ def test_pages_render(client):
     assert 'class="disclosure"' in page and "Talked about most" in page
     answered = client.post("/people/mark-zuckerberg", data={"question": "what is the metaverse?"}).text
     assert 'class="citations"' in answered and "/episodes/" in answered
+    # each block of the answer is a paragraph of its own, with its own reference
+    twitter = {"person": "elon-musk", "question": "Why did you buy Twitter?"}
+    blocks = client.post("/api/ask", json=twitter).json()["blocks"]
+    html = client.post("/people/elon-musk", data={"question": twitter["question"]}).text
+    paras = re.findall(r'<p class="block">(.*?)</p>', html, re.S)
+    cited = [p for p in paras if 'class="said"' in p]
+    assert len(cited) == len(blocks) >= 1
+    for n, para in enumerate(cited, 1):
+        assert re.findall(r'class="ref"[^>]*>\[(\d+)\]', para) == [str(n)]
     assert client.get("/people/nobody-here").status_code == 404
     assert "<mark>" in client.get("/search", params={"q": "metaverse"}).text
     assert client.get("/creator").status_code == 200 and "API key" in client.get("/creator").text

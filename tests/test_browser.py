@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from podtwin.twin.answer import paragraphs as reply_paragraphs
+
 CHROMIUM = "/usr/bin/chromium"
 # No outside network here: without these Chromium stalls on refused connections.
 ARGS = [
@@ -141,6 +143,11 @@ def check_answer(page: Page, reply: dict, citations: list[dict]) -> None:
     cited = [p["citation"] for p in reply["parts"] if p["citation"] is not None]
     expect(refs).to_have_count(len(cited))
     assert [refs.nth(i).get_attribute("href") for i in range(len(cited))] == [hrefs[c] for c in cited]
+    # each block of the answer is a paragraph of its own, holding its one reference
+    paragraphs = answer.locator("p.block")
+    expect(paragraphs).to_have_count(len(reply_paragraphs(reply["parts"])))
+    refs_in = [paragraphs.nth(i).locator("a.ref").all_text_contents() for i in range(paragraphs.count())]
+    assert [r for r in refs_in if r] == [[f"[{b['n']}]"] for b in reply["blocks"]], refs_in
     disclosure = answer.locator("p.disclosure")
     expect(disclosure).to_be_visible()
     expect(disclosure).to_have_text(words(reply["disclosure"]))

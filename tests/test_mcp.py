@@ -83,6 +83,7 @@ def test_four_tools_with_input_schemas(server):
     assert set(tools["search"].input_schema["properties"]) == {"query", "speaker", "episode", "limit"}
     assert tools["get_episode"].input_schema["properties"]["transcript"]["type"] == "boolean"
     assert "disclosure" in tools["ask_twin"].description and "citation" in tools["ask_twin"].description
+    assert "blocks" in tools["ask_twin"].description
 
 
 def test_list_people_has_the_guests_with_slugs(server):
@@ -98,6 +99,10 @@ def test_ask_twin_answers_in_the_persons_cited_words(server):
     assert reply["persona"] == ZUCK and not reply["abstained"]
     assert reply["citations"] and {c["speaker"] for c in reply["citations"]} == {ZUCK}
     assert all(c["quote"] for c in reply["citations"])
+    # the answer's blocks, each its own excerpt with its exact quote and citation
+    blocks = reply["blocks"]
+    assert 1 <= len(blocks) <= 3 and blocks[0]["role"] == "answer"
+    assert [b["citation"] for b in blocks] == reply["citations"] and all(b["quote"] and b["text"] for b in blocks)
     assert "AI" in reply["disclosure"] and ZUCK in reply["disclosure"]
     with sqlite3.connect(server.db) as db:
         logged = db.execute("SELECT person, channel FROM questions ORDER BY id DESC LIMIT 1").fetchone()

@@ -27,6 +27,29 @@ def test_cited_answer_from_mark_zuckerberg(client):
     first = citations[0]
     assert first["n"] == 1 and first["url"].startswith(f"/episodes/{first['episode_id']}?cite={first['sentence']}-")
     assert " ".join(first["quote"].split())[:40] in text
+    check_blocks(text, r.model_extra)
+
+
+def check_blocks(text: str, extra: dict) -> None:
+    """The text shows each block as a paragraph of its own (blank lines between) ending with its
+    reference; `blocks` gives each with its role, shown text, exact quote and numbered citation."""
+    blocks = extra["blocks"]
+    assert 1 <= len(blocks) <= 3 and blocks[0]["role"] == "answer"
+    assert all(b["role"] == "also" for b in blocks[1:])
+    paragraphs = text.split("\n\n")
+    for n, b in enumerate(blocks, 1):
+        assert b["citation"] == extra["citations"][n - 1] and b["quote"] == b["citation"]["quote"]
+        assert b["citation"]["url"].startswith("/episodes/")
+        (para,) = [p for p in paragraphs if p.endswith(f"{b['text']} [{n}]")]
+        assert not [m for m in range(1, len(blocks) + 1) if m != n and f"[{m}]" in para]
+
+
+def test_blocks_are_paragraphs_of_their_own(client):
+    r = client.chat.completions.create(
+        model="elon-musk", messages=[{"role": "user", "content": "Why did you buy Twitter?"}]
+    )
+    check_blocks(r.choices[0].message.content, r.model_extra)
+    assert r.model_extra["podtwin"]["blocks"]
 
 
 def test_streamed_answer_carries_citations_in_the_last_chunk(client):
@@ -41,6 +64,7 @@ def test_streamed_answer_carries_citations_in_the_last_chunk(client):
     assert chunks[-1].choices[0].finish_reason == "stop"
     citations = chunks[-1].model_extra["citations"]
     assert citations and "[1]" in text and citations[0]["quote"].split()[0] in text
+    check_blocks(text.split("\n\nReferences:")[0], chunks[-1].model_extra)
 
 
 def test_follow_up_builds_on_the_conversation(client):

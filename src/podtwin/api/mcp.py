@@ -112,7 +112,10 @@ def build_server(service: Service) -> MCPServer:
         """Ask a podcast guest's (or host's) AI twin a question.
 
         The answer is made of the person's own recorded words from the transcripts, never
-        invented: `citations` gives each quote's episode, title, speaker and exact position.
+        invented: `blocks` holds the answer as separate excerpts (role "answer", then up to two
+        "also" from other moments), each with its readable `text`, its exact `quote` and its
+        `citation` (episode, title, speaker, exact position); show each block as its own
+        paragraph with its citation. `answer` is the same as text, blocks separated by blank lines.
         When the record does not cover the question the twin abstains (`abstained` is true) and
         says so. Every reply is from an AI, not the person: show its `disclosure` with it."""
         return _reported(lambda: service.ask(person, question, history, channel="mcp"))

@@ -2,11 +2,12 @@
 
 `GET /v1/models` lists the twins; `POST /v1/chat/completions` answers as one (the earlier
 user messages are the conversation so far; system messages cannot change the persona's
-bounds). The answer text carries numbered references ("[1]") and the disclosure; the
-citations ride along in the extra field `citations` (each with `n`, the reference number,
-and `url`, the sentence in the web app), and the whole reply in `podtwin`. With
-`stream: true` the text arrives as server-sent `chat.completion.chunk` events, the
-citations in the last one.
+bounds). The answer text carries numbered references ("[1]") and the disclosure, each
+block of the answer its own paragraph; the citations ride along in the extra field
+`citations` (each with `n`, the reference number, and `url`, the sentence in the web app),
+the answer's blocks in `blocks` (each with its role, shown text, exact quote and citation),
+and the whole reply in `podtwin`. With `stream: true` the text arrives as server-sent
+`chat.completion.chunk` events, the citations and blocks in the last one.
 """
 
 from __future__ import annotations
@@ -74,13 +75,20 @@ def position(c: dict) -> str:
 
 def reply_text(reply: dict, label=None) -> tuple[list[str], list[dict]]:
     """The reply as pieces of text with numbered references, and its citations numbered
-    (label: episode id -> its name, for the references)."""
+    (label: episode id -> its name, for the references). Each block of the answer is its own
+    paragraph (blank lines between), the line introducing it on the line above."""
+    from podtwin.twin.answer import paragraphs
+
     pieces: list[str] = []
-    for part in reply["parts"] or [{"text": reply["answer"], "framing": True, "citation": None}]:
-        text = part["text"]
-        if part["citation"] is not None:
-            text += f" [{part['citation'] + 1}]"
-        pieces.append(text + " ")
+    parts = reply["parts"] or [{"text": reply["answer"], "framing": True, "citation": None}]
+    for n, paragraph in enumerate(paragraphs(parts)):
+        for i, part in enumerate(paragraph):
+            text = part["text"]
+            if part["citation"] is not None:
+                text += f" [{part['citation'] + 1}]"
+            lead = "\n\n" if n and not i else ""
+            tail = "\n" if part["framing"] and i + 1 < len(paragraph) else " " if i + 1 < len(paragraph) else ""
+            pieces.append(lead + text + tail)
     citations = [
         {
             **c,
@@ -99,6 +107,11 @@ def reply_text(reply: dict, label=None) -> tuple[list[str], list[dict]]:
         pieces.append("".join(refs))
     pieces.append(f"\n\n({reply['disclosure']})")
     return pieces, citations
+
+
+def reply_blocks(reply: dict, citations: list[dict]) -> list[dict]:
+    """The answer's blocks, each with its numbered citation (with `url` and `position`)."""
+    return [{**b, "citation": citations[b["n"] - 1]} for b in reply.get("blocks") or []]
 
 
 def _error(status: int, message: str, code: str) -> JSONResponse:
@@ -158,6 +171,7 @@ def add_openai_routes(app: FastAPI, service: Service, read: list, llm: str | Non
                     "total_tokens": sum(len(m.text().split()) for m in body.messages) + len(content.split()),
                 },
                 "citations": citations,
+                "blocks": reply_blocks(reply, citations),
                 "podtwin": reply,
             }
 
@@ -182,7 +196,7 @@ def add_openai_routes(app: FastAPI, service: Service, read: list, llm: str | Non
             pieces, citations = reply_text(reply, service.episode_label)
             for piece in pieces:
                 yield chunk({"content": piece})
-            yield chunk({}, "stop", citations=citations, podtwin=reply)
+            yield chunk({}, "stop", citations=citations, blocks=reply_blocks(reply, citations), podtwin=reply)
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(

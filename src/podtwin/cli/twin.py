@@ -67,11 +67,20 @@ def register(app: typer.Typer) -> None:
 
 
 def show_reply(reply) -> None:
-    for part in reply.parts:
-        if part["framing"]:
-            console.print(f"[italic]{escape(part['text'])}[/italic]")
-        else:
-            console.print(f"{escape(part['text'])} [cyan]\\[{part['citation'] + 1}][/cyan]")
+    """The reply as paragraphs: each block (with the line that introduces it) its own, with its
+    reference; then the references, the sentences heard from others and the disclosure."""
+    from podtwin.twin.answer import paragraphs
+
+    for n, paragraph in enumerate(paragraphs(reply.parts)):
+        if n:
+            console.print()
+        for part in paragraph:
+            if part["framing"]:
+                console.print(f"[italic]{escape(part['text'])}[/italic]")
+            else:
+                console.print(f"{escape(part['text'])} [cyan]\\[{part['citation'] + 1}][/cyan]")
+    if reply.citations:
+        console.print()
     for i, c in enumerate(reply.citations, 1):
         where = f"#{c.episode_number} " if c.episode_number else ""
         at = position(c)

@@ -21,6 +21,7 @@ from podtwin.api.service import Service, slug
 from podtwin.errors import PodtwinError
 from podtwin.search.query import KINDS
 from podtwin.search.query import clock as search_clock
+from podtwin.twin.answer import paragraphs
 
 __all__ = ["add_pages"]
 
@@ -57,7 +58,7 @@ def shortened(text: str, words: int, keep: str = "start") -> str:
 def add_pages(app: FastAPI, service: Service) -> None:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.globals.update(clock=clock, slug=slug, episode_label=service.episode_label)
+    env.globals.update(clock=clock, slug=slug, episode_label=service.episode_label, paragraphs=paragraphs)
     env.filters["highlighted"] = highlighted
     env.filters["shortened"] = shortened
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

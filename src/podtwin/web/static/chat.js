@@ -17,8 +17,17 @@ function el(tag, cls, text) {
 function render(box, reply, citations) {
   box.textContent = "";
   box.className = "answer" + (reply.abstained ? " abstained" : "") + (reply.declined_by_policy ? " declined" : "");
-  const p = el("p");
+  // each block of the answer its own paragraph: the parts of one block (its introducing line,
+  // its words), and every part outside a block (a note) a paragraph of its own
+  let p = null;
+  let block = null;
   for (const part of reply.parts) {
+    const at = part.block === undefined ? null : part.block;
+    if (p === null || at === null || at !== block) {
+      p = el("p", "block");
+      box.append(p);
+    }
+    block = at;
     if (part.citation === null) {
       p.append(el("span", "framing", part.text), " ");
     } else {
@@ -28,7 +37,6 @@ function render(box, reply, citations) {
       p.append(el("span", "said", part.text), " ", ref, " ");
     }
   }
-  box.append(p);
   if (citations.length) {
     const ol = el("ol", "citations");
     for (const c of citations) {
