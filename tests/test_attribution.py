@@ -73,6 +73,7 @@ def test_packaged_weights_load_and_are_small():
     assert default_attributor() is default_attributor()
 
 
+@pytest.mark.train
 def test_numpy_inference_matches_the_torch_network(measure_paths):
     """The exported int8 network computes what the torch network it came from computes."""
     import torch

@@ -21,14 +21,13 @@ from podtwin.cli.app import app
 from podtwin.errors import PodtwinError
 from podtwin.ingest import ingest
 from podtwin.search.embed import (
+    EMBEDDER_FILE,
     MODEL_NAME,
+    Embedder,
     EmbeddingModelError,
     default_embedder,
-    model_dir,
-    model_inputs,
-    onnx_model,
-    quantised_model,
-    verify,
+    model_file,
+    models_dir,
 )
 from podtwin.search.index import embed_missing, index_status
 from podtwin.search.lexical import decode_terms, tokens
@@ -248,12 +247,23 @@ def test_cli_search_json_rows_and_errors(lex_library):
 
 
 def test_model_is_checked_before_use(tmp_path):
-    verify(model_dir())  # the installed weights are the published ones
-    fake = tmp_path / "model"
-    fake.mkdir()
-    (fake / "model.safetensors").write_bytes(b"not the weights")
-    with pytest.raises(EmbeddingModelError, match="sha256"):
-        verify(fake)
+    """A missing or corrupt model file is found by its checksum, named, and the fix given."""
+    assert model_file(EMBEDDER_FILE) == models_dir() / EMBEDDER_FILE  # the shipped files match models.json
+    folder = tmp_path / "models"
+    shutil.copytree(models_dir(), folder)
+    graph = folder / EMBEDDER_FILE
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    graph.write_bytes(bytes(data))
+    with pytest.raises(EmbeddingModelError, match="corrupt.*sha256.*make train") as corrupt:
+        Embedder(folder)
+    assert str(graph) in str(corrupt.value)
+    graph.unlink()
+    with pytest.raises(EmbeddingModelError, match="missing.*git checkout"):
+        Embedder(folder)
+    (folder / "models.json").write_text("{not json")
+    with pytest.raises(EmbeddingModelError, match="checksums cannot be read"):
+        Embedder(folder)
 
 
 def test_embeddings_place_paraphrases_near_each_other():
@@ -261,25 +271,6 @@ def test_embeddings_place_paraphrases_near_each_other():
     v = e.embed(["How do I price my product?", "What should I charge customers?", "My dog likes the beach."])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
-
-
-def test_onnx_embeddings_are_the_sentence_transformers_embeddings():
-    # the ONNX graph is exported from the same weights: in float32 it gives the same vectors,
-    # and the int8 graph that search uses stays close to them
-    import onnxruntime
-    from sentence_transformers import SentenceTransformer
-
-    texts = ["so we open sourced the model", "What should I charge customers?", "uh yeah i mean " * 40]
-    reference = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True).encode(
-        texts, normalize_embeddings=True
-    )
-    embedder = default_embedder()
-    float32 = onnxruntime.InferenceSession(str(onnx_model(model_dir())), providers=["CPUExecutionProvider"])
-    assert np.allclose(float32.run(None, model_inputs(embedder.tokenizer, texts))[0], reference, atol=1e-4)
-    assert embedder.graph == quantised_model(model_dir()) != onnx_model(model_dir())
-    cosines = (embedder.embed(texts) * reference).sum(axis=1)
-    assert cosines.min() > 0.95 and cosines.mean() > 0.97, cosines
-    assert embedder.embed_query(texts[1]) @ reference[1] > 0.95
 
 
 # --- speed-minded parts keep their answers ------------------------------------------------------

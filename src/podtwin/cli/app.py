@@ -14,6 +14,7 @@ from podtwin.cli import mcp as mcp_commands
 from podtwin.cli import people as people_commands
 from podtwin.cli import search as search_commands
 from podtwin.cli import serve as serve_commands
+from podtwin.cli import tune as tune_commands
 from podtwin.cli import twin as twin_commands
 from podtwin.store.library import default_db_path
 
@@ -42,6 +43,7 @@ search_commands.register(app)
 twin_commands.register(app)
 serve_commands.register(app)
 mcp_commands.register(app)
+tune_commands.register(app)
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(people_commands.people_app, name="people")
 app.add_typer(people_commands.speakers_app, name="speakers")

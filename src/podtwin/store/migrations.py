@@ -345,3 +345,36 @@ def m010_speaker_confidence(db: sqlite3.Connection) -> None:
     # P(the sentence's speaker is right), calibrated on shows the model never saw: the twin
     # quotes only sentences at or above the calibration's threshold. NULL: from a label.
     db.execute("ALTER TABLE sentences ADD COLUMN speaker_confidence REAL")
+
+
+@migration
+def m011_retriever_adapters(db: sqlite3.Connection) -> None:
+    # `podtwin tune`: the library's query adapter per embedding model (search/tune.py), and the
+    # progress of a run, so an interrupted one resumes and leaves the adapter in use alone
+    statements = [
+        """CREATE TABLE retriever_adapters (
+            model TEXT PRIMARY KEY,
+            matrix BLOB NOT NULL,  -- float32, 384 x 384, applied to query vectors
+            pairs INTEGER NOT NULL,
+            recall_before REAL NOT NULL,  -- held-out recall@5 without it ...
+            recall_after REAL NOT NULL,  -- ... and with it
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE retriever_tuning (
+            fingerprint TEXT PRIMARY KEY,  -- model and pairs: progress of other pairs is not resumed
+            epoch INTEGER NOT NULL,
+            matrix BLOB NOT NULL,
+            first_moment BLOB NOT NULL,
+            second_moment BLOB NOT NULL,
+            best_matrix BLOB NOT NULL,
+            best_recall REAL NOT NULL
+        )""",
+    ]
+    # a new adapter changes what search ranks: in-memory indexes reload (see m009)
+    for event in ("INSERT", "DELETE", "UPDATE"):
+        statements.append(
+            f"CREATE TRIGGER generation_retriever_adapters_{event.lower()} AFTER {event} ON retriever_adapters "
+            "BEGIN UPDATE index_generation SET n = n + 1 WHERE id = 1; END"
+        )
+    for statement in statements:
+        db.execute(statement)

@@ -165,7 +165,9 @@ def load_calibration(path: Path = CALIBRATION) -> Calibration:
 
 # -- evidence ---------------------------------------------------------------------------------
 
-FEATURES = ["top_cos", "top_z", "top5_cos", "word_cover", "other_gap"]
+# top_rerank: the cross-encoder's score of the best candidate (it reads question and passage
+# together, so it can tell an answer from a passage that is only on the topic)
+FEATURES = ["top_cos", "top_z", "top5_cos", "word_cover", "other_gap", "top_rerank"]
 
 
 @dataclass
@@ -226,6 +228,7 @@ def evidence(
         "top5_cos": float(top[:5].mean()),
         "word_cover": len(roots & said) / len(roots) if roots else 0.0,
         "other_gap": float(top[0]) - other_top,
+        "top_rerank": max((h.rerank_score for h in hits if h.rerank_score is not None), default=0.0),
     }
 
 
@@ -243,11 +246,13 @@ def ask(
     calibration: Calibration | None = None,
     llm: str | None = None,
     llm_model: str | None = None,
+    rerank: bool = True,
 ) -> Answer:
     """One reply of PERSON's twin to a question (history: earlier questions, oldest first).
 
     llm: an OpenAI-compatible endpoint that rewrites the chosen spans (generative mode);
-    its sentences are kept only where the spans support them."""
+    its sentences are kept only where the spans support them. rerank: the cross-encoder
+    orders the person's candidate passages (podtwin.search.rerank)."""
     t0 = time.perf_counter()
     try:
         question = validate_query(question)
@@ -274,7 +279,7 @@ def ask(
 
     filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona), kinds=ANSWER_KINDS)
     try:
-        hits = search(library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector).hits
+        hits = search(library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector, rerank=rerank).hits
     except SearchError as e:
         raise TwinError(str(e)) from None
     near = closeness(library, filters, vector)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.search.query import Filters, search
-from podtwin.twin.answer import CALIBRATION, CANDIDATE_PASSAGES, FEATURES, TOPIC_TEMPLATE, evidence
+from podtwin.twin.answer import ANSWER_KINDS, CALIBRATION, CANDIDATE_PASSAGES, FEATURES, TOPIC_TEMPLATE, evidence
 from podtwin.twin.cases import case_persona, load_cases
 from podtwin.twin.text import resolve_followup
 
@@ -73,8 +73,8 @@ def retrieval_examples(library, cases: list[dict]) -> tuple[np.ndarray, np.ndarr
         person = persona.person
         question = resolve_followup(c["question"], c.get("history") or [])
         vector = embedder.embed_query(question)
-        f = Filters(speaker=person)
-        hits = search(library, question, f, limit=CANDIDATE_PASSAGES, vector=vector).hits
+        f = Filters(speaker=person, kinds=ANSWER_KINDS)  # as the twin asks
+        hits = search(library, question, f, limit=CANDIDATE_PASSAGES, vector=vector, rerank=True).hits
         if not hits:
             continue
         feats = evidence(library, f, question, vector, hits)
