@@ -27,13 +27,14 @@ from podtwin.twin.answer import ask  # noqa: E402
 from podtwin.twin.cases import case_persona, load_cases  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-P50_TARGET_MS, P99_TARGET_MS = 150.0, 400.0
+P50_TARGET_MS, P99_TARGET_MS = 300.0, 800.0  # issue 16: with the re-ranker, on 2 cores
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--library", type=Path, default=ROOT / "corpus.db")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rerank", action="store_true", help="with the cross-encoder over the candidates")
     args = ap.parse_args(argv)
     if not args.library.exists():
         sys.exit(f"no library at {args.library}: build one with `make corpus.db`")
@@ -45,19 +46,20 @@ def main(argv: list[str] | None = None) -> None:
             if persona is not None:
                 jobs.append((persona.person, c["question"], c.get("history") or [], persona))
         for job in jobs:  # warm-up: model, index and per-person caches
-            ask(library, job[0], job[1], history=job[2], persona=job[3])
+            ask(library, job[0], job[1], history=job[2], persona=job[3], rerank=args.rerank)
         times: list[float] = []
         start = time.perf_counter()
         for _ in range(args.rounds):
             for person, question, history, persona in jobs:
                 t0 = time.perf_counter()
-                ask(library, person, question, history=history, persona=persona)
+                ask(library, person, question, history=history, persona=persona, rerank=args.rerank)
                 times.append((time.perf_counter() - t0) * 1000)
         wall = time.perf_counter() - start
     q = statistics.quantiles(times, n=100)
     result = {
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
         "library": str(args.library),
+        "rerank": args.rerank,
         "asks": len(times),
         "p50_ms": round(statistics.median(times), 1),
         "p99_ms": round(q[98], 1),

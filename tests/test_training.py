@@ -81,3 +81,29 @@ def test_the_shipped_models_come_from_the_training_run():
         path = model_file(name)
         assert path.stat().st_size < 30 * 2**20
         assert path.stat().st_mtime > Path("build/retriever/pairs.jsonl").stat().st_mtime
+
+
+def test_the_runtime_needs_neither_torch_nor_the_training_package():
+    """Running, serving and testing load the shipped ONNX files only: no torch, no transformers,
+    and no module of podtwin.training (which needs the train extra)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import podtwin.cli.app, podtwin.api.app, podtwin.api.mcp, podtwin.twin.answer\n"
+        "from podtwin.search.embed import default_embedder\n"
+        "from podtwin.search.rerank import default_reranker\n"
+        "default_embedder().embed(['a question']); default_reranker().scores('a question', ['an answer'])\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'sentence_transformers')\n"
+        "       or m.startswith('podtwin.training')]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
+    root = Path(__file__).resolve().parents[1] / "src" / "podtwin"
+    for f in root.rglob("*.py"):
+        if "training" in f.relative_to(root).parts:
+            continue
+        text = f.read_text()
+        assert "from podtwin.training" not in text and "import podtwin.training" not in text, f

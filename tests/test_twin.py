@@ -225,3 +225,33 @@ def test_sentence_vectors_are_kept_after_the_first_question(lex_copy):
         library.db.execute("INSERT INTO sentence_embeddings VALUES ('gone', 'm', x'00')")
         embed_missing(library)
         assert library.db.execute("SELECT count(*) FROM sentence_embeddings").fetchone()[0] == kept
+
+
+def test_sentence_vectors_of_an_earlier_model_are_not_used(lex_library, tmp_path):
+    """After the retriever changes, a sentence's stored vector from the old model is replaced,
+    not compared with the new model's question vectors."""
+    import shutil
+
+    from podtwin.search.embed import default_embedder
+    from podtwin.twin.answer import sentence_vectors
+
+    db = tmp_path / "lex.db"
+    shutil.copy(lex_library, db)
+    embedder = default_embedder()
+    text = "we trained the model on a hundred thousand GPUs"
+    with Library(db) as library:
+        from podtwin.search.passages import text_hash
+
+        stale = np.zeros(384, np.float16)
+        stale[0] = 1.0
+        with library.atomic():
+            library.db.execute(
+                "INSERT OR REPLACE INTO sentence_embeddings VALUES (?, 'an-earlier-model', ?)",
+                [text_hash(text), stale.tobytes()],
+            )
+        got = sentence_vectors(library, [text], embedder)[0]
+        assert got @ embedder.embed([text])[0] > 0.99
+        model = library.db.execute(
+            "SELECT model FROM sentence_embeddings WHERE text_hash = ?", [text_hash(text)]
+        ).fetchone()[0]
+        assert model == embedder.name

@@ -32,13 +32,16 @@ def register(app: typer.Typer) -> None:
         question: Annotated[str, typer.Argument(help="Your question, in your own words.")],
         person: As,
         llm: Llm = None,
+        rerank: Annotated[
+            bool, typer.Option("--rerank", help="Re-order the candidates with the cross-encoder (slower).")
+        ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the reply as JSON.")] = False,
     ) -> None:
         """One question to PERSON's twin; the reply is in their recorded words, every sentence cited."""
         from podtwin.twin.answer import ask
 
         with open_library(ctx) as library:
-            reply = ask(library, person, question, llm=llm)
+            reply = ask(library, person, question, llm=llm, rerank=rerank)
         if as_json:
             print_json(reply.as_json())
         else:

@@ -46,6 +46,7 @@ RRF_K = 60
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 3.0  # dense finds paraphrases that share no word with the query: trust it more
 CONTEXT_WEIGHT = 0.25  # BM25 weight of the previous turn's words against the passage's own
+RERANK_WEIGHT = 1.0  # the re-ranker's order against the fused one's (search --rerank, twins)
 
 # Words too common to carry meaning in a query; dropping them keeps FTS5 posting lists short.
 STOPWORDS = frozenset(
@@ -534,10 +535,15 @@ def _reranked(query: str, hits: list[Hit], reranker=None) -> list[Hit]:
         from podtwin.search.rerank import default_reranker
 
         reranker = default_reranker()
-    for h, s in zip(hits, reranker.scores(query, [h.text for h in hits])):
+    scores = reranker.scores(query, [h.text for h in hits])
+    for h, s in zip(hits, scores):
         h.rerank_score = round(float(s), 4)
-    # stable: equal scores keep the fused order
-    return sorted(hits, key=lambda h: -h.rerank_score)
+    # the re-ranker's order is fused with the first ranking's, by reciprocal rank: trained on
+    # a few hundred questions, it is a second opinion rather than the judge (weight chosen on
+    # the tune questions, docs/benchmarks.md)
+    by_rerank = {id(h): r for r, h in enumerate(sorted(hits, key=lambda h: -h.rerank_score), 1)}
+    fused = {id(h): 1.0 / (RRF_K + r) + RERANK_WEIGHT / (RRF_K + by_rerank[id(h)]) for r, h in enumerate(hits, 1)}
+    return sorted(hits, key=lambda h: -fused[id(h)])
 
 
 def fuse(rankings: list[list[int]], weights: list[float]) -> dict[int, float]:

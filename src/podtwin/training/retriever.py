@@ -33,7 +33,7 @@ SEED = 0
 SCALE = 20.0  # cosine -> logit, as MultipleNegativesRankingLoss
 QUERY_TOKENS = 48
 PASSAGE_TOKENS = 96
-PAIR_TOKENS = 192
+PAIR_TOKENS = 128
 UNPUNCTUATED_SHARE = 0.25  # ASR transcripts without punctuation or case, like the sample corpus
 
 
@@ -155,8 +155,8 @@ class CrossScorer:
         return model.eval()
 
 
-def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch: int = 8, lr: float = 5e-5,
-                   head_lr: float = 1e-3, negatives: int = 2, threads: int | None = None, log=print) -> Path:
+def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch: int = 8, lr: float = 1e-4,
+                   head_lr: float = 2e-3, negatives: int = 2, threads: int | None = None, log=print) -> Path:
     """Train the cross-encoder (question, passage) -> relevance logit from `init` (the
     fine-tuned retriever, which already places answers near their questions); saves at out."""
     torch = _torch_setup(threads)
@@ -181,7 +181,12 @@ def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch
         chunk = usable[step * batch : (step + 1) * batch]
         firsts, seconds = [], []
         for p in chunk:
-            for doc in (p.answer, *rng.sample(p.negatives, negatives)):
+            # one negative of the same episode (hard) and one of another episode (easy): with
+            # only hard ones the new head did not learn in 60 steps (loss at ln 3)
+            other = rng.choice(usable)
+            while other.file == p.file:
+                other = rng.choice(usable)
+            for doc in (p.answer, *rng.sample(p.negatives, negatives - 1), other.answer):
                 firsts.append(p.question)
                 seconds.append(_noisy(doc, rng))
         enc = tok(firsts, seconds, padding=True, truncation="only_second", max_length=PAIR_TOKENS, return_tensors="pt")

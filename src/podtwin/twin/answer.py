@@ -165,9 +165,7 @@ def load_calibration(path: Path = CALIBRATION) -> Calibration:
 
 # -- evidence ---------------------------------------------------------------------------------
 
-# top_rerank: the cross-encoder's score of the best candidate (it reads question and passage
-# together, so it can tell an answer from a passage that is only on the topic)
-FEATURES = ["top_cos", "top_z", "top5_cos", "word_cover", "other_gap", "top_rerank"]
+FEATURES = ["top_cos", "top_z", "top5_cos", "word_cover", "other_gap"]
 
 
 @dataclass
@@ -228,7 +226,6 @@ def evidence(
         "top5_cos": float(top[:5].mean()),
         "word_cover": len(roots & said) / len(roots) if roots else 0.0,
         "other_gap": float(top[0]) - other_top,
-        "top_rerank": max((h.rerank_score for h in hits if h.rerank_score is not None), default=0.0),
     }
 
 
@@ -246,13 +243,15 @@ def ask(
     calibration: Calibration | None = None,
     llm: str | None = None,
     llm_model: str | None = None,
-    rerank: bool = True,
+    rerank: bool = False,
 ) -> Answer:
     """One reply of PERSON's twin to a question (history: earlier questions, oldest first).
 
     llm: an OpenAI-compatible endpoint that rewrites the chosen spans (generative mode);
     its sentences are kept only where the spans support them. rerank: the cross-encoder
-    orders the person's candidate passages (podtwin.search.rerank)."""
+    re-orders the person's candidate passages (podtwin.search.rerank); off by default, as
+    it costs about 2 s an answer on 2 cores and did not beat the retriever
+    (docs/benchmarks.md, issue 16)."""
     t0 = time.perf_counter()
     try:
         question = validate_query(question)
@@ -490,8 +489,10 @@ def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
     unique = list(dict.fromkeys(hashes))
     found: dict[str, bytes] = dict(
         library.db.execute(
-            f"SELECT text_hash, vector FROM sentence_embeddings WHERE text_hash IN ({', '.join('?' * len(unique))})",
-            unique,
+            # only the current model's: a library embedded by an earlier model re-embeds as it goes
+            f"""SELECT text_hash, vector FROM sentence_embeddings
+                WHERE model = ? AND text_hash IN ({', '.join('?' * len(unique))})""",
+            [embedder.name, *unique],
         ).fetchall()
     )
     todo = [h for h in unique if h not in found]

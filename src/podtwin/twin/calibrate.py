@@ -74,7 +74,7 @@ def retrieval_examples(library, cases: list[dict]) -> tuple[np.ndarray, np.ndarr
         question = resolve_followup(c["question"], c.get("history") or [])
         vector = embedder.embed_query(question)
         f = Filters(speaker=person, kinds=ANSWER_KINDS)  # as the twin asks
-        hits = search(library, question, f, limit=CANDIDATE_PASSAGES, vector=vector, rerank=True).hits
+        hits = search(library, question, f, limit=CANDIDATE_PASSAGES, vector=vector).hits
         if not hits:
             continue
         feats = evidence(library, f, question, vector, hits)
