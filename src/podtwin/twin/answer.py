@@ -637,10 +637,15 @@ class _Gate:
         self._keep: frozenset[str] | None = None
 
     def sure(self, row: _Row) -> bool:
-        """Sure enough who spoke it, and not a question to "you" that the model gave the person."""
+        """Sure enough who spoke it, and not a question that the model gave the person: on shows
+        it never saw, such a sentence is the host's about as often as not, and a block of
+        several sentences gathers more of them (lex-labelled purity 0.903 with single
+        sentences, 0.865 with blocks, when only questions to "you" were left out)."""
         from podtwin.speakers.calibration import asks_you
 
-        return row.confidence >= self.threshold and not (row.by_model and asks_you(row.text))
+        if row.by_model and (asks_you(row.text) or row.text.rstrip().endswith("?")):
+            return False
+        return row.confidence >= self.threshold
 
     def quotable(self, row: _Row, turn: _Row) -> bool:
         """May this sentence stand in a block with the sentence turn: same turn and source, the
