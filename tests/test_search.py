@@ -448,3 +448,26 @@ def test_embedding_workers_stop_when_their_parent_is_killed(tmp_path, lex_librar
         assert not alive(), f"workers still running after their parent was killed: {alive()}"
     finally:
         parent.kill()
+
+
+def test_rerank_reorders_the_fused_candidates_with_the_cross_encoder(lex_library):
+    """--rerank scores the top RERANK_DEPTH of the fused ranking with the cross-encoder and
+    fuses the two orders; the results are the same candidates, each with its score."""
+    from podtwin.search.query import RERANK_WEIGHT, RRF_K
+    from podtwin.search.rerank import RERANK_DEPTH, default_reranker
+
+    query = "what are codec avatars and how do they feel?"
+    with Library(lex_library) as library:
+        plain = search(library, query, limit=RERANK_DEPTH).hits
+        reranked = search(library, query, limit=RERANK_DEPTH, rerank=True).hits
+    assert {h.passage_id for h in reranked} == {h.passage_id for h in plain}
+    assert all(h.rerank_score is not None for h in reranked) and all(h.rerank_score is None for h in plain)
+    scores = [round(float(s), 4) for s in default_reranker().scores(query, [h.text for h in plain])]
+    by_score = {h.passage_id: r for r, (h, _) in enumerate(sorted(zip(plain, scores), key=lambda x: -x[1]), 1)}
+    fused = {
+        h.passage_id: 1 / (RRF_K + r) + RERANK_WEIGHT / (RRF_K + by_score[h.passage_id])
+        for r, h in enumerate(plain, 1)
+    }
+    assert [h.passage_id for h in reranked] == sorted(fused, key=lambda p: -fused[p])
+    cli = CliRunner().invoke(app, ["--db", str(lex_library), "search", query, "--rerank", "--limit", "3"])
+    assert cli.exit_code == 0 and "Mark Zuckerberg" in cli.stdout

@@ -46,7 +46,7 @@ RRF_K = 60
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 3.0  # dense finds paraphrases that share no word with the query: trust it more
 CONTEXT_WEIGHT = 0.25  # BM25 weight of the previous turn's words against the passage's own
-RERANK_WEIGHT = 1.0  # the re-ranker's order against the fused one's (search --rerank, twins)
+RERANK_WEIGHT = 0.5  # the re-ranker's order against the fused one's, chosen on the tune questions
 
 # Words too common to carry meaning in a query; dropping them keeps FTS5 posting lists short.
 STOPWORDS = frozenset(
