@@ -58,7 +58,7 @@ def _manifest(folder: Path) -> dict:
         raise EmbeddingModelError(f"{path}: the model checksums cannot be read ({e}); {FIX}") from None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -75,7 +75,7 @@ def model_file(name: str, folder: Path | None = None) -> Path:
         raise EmbeddingModelError(f"{path}: no checksum in models.json; {FIX}")
     if not path.is_file():
         raise EmbeddingModelError(f"{path} is missing; {FIX}")
-    got = _sha256(path)
+    got = file_sha256(path)
     if got != expected:
         raise EmbeddingModelError(f"{path} is corrupt: sha256 {got[:16]}…, expected {expected[:16]}…; {FIX}")
     return path
@@ -154,7 +154,7 @@ class Embedder(OnnxModel):
     def __init__(self, folder: Path | None = None, threads: int | None = None) -> None:
         super().__init__(model_file(EMBEDDER_FILE, folder), threads)
         self.tokenizer = tokenizer(folder)
-        self.name = MODEL_NAME if folder is None else "retriever-int8-" + _sha256(self.graph)[:12]
+        self.name = MODEL_NAME if folder is None else "retriever-int8-" + file_sha256(self.graph)[:12]
 
     def _run(self, texts: list[str], threads: int) -> np.ndarray:
         return self.session(threads).run(None, model_inputs(self.tokenizer, texts))[0]

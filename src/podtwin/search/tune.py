@@ -73,7 +73,7 @@ class TuneResult:
     resumed_from: int = 0
 
 
-def _turns(db, threshold: float) -> list[tuple]:
+def _turns(db) -> list[tuple]:
     return db.execute(
         """SELECT t.episode_id, t.idx, t.role, t.first_sentence, t.last_sentence,
                   (SELECT min(coalesce(s.speaker_confidence, 1.0)) FROM sentences s
@@ -121,7 +121,7 @@ def library_pairs(library, threshold: float | None = None) -> TunePairs:
 
     rng = random.Random(SEED)
     questions, episodes, positive, negatives = [], [], [], []
-    turns = _turns(db, threshold)
+    turns = _turns(db)
     for asked, answer in zip(turns, turns[1:]):
         if asked[0] != answer[0] or asked[2] != "host" or answer[2] != "guest":
             continue
@@ -247,8 +247,8 @@ def tune(
         best_W, best = W.copy(), before
     rng = np.random.default_rng(SEED)
     orders = [rng.permutation(train) for _ in range(epochs)]  # the same batches when resumed
-    step = start * max(1, -(-len(train) // BATCH))
     batches = max(1, -(-len(train) // BATCH))
+    step = start * batches  # Adam's bias correction goes on from where the run stopped
     for epoch in range(start, epochs):
         for b in range(batches):
             idx = orders[epoch][b * BATCH : (b + 1) * BATCH]

@@ -8,7 +8,6 @@ runtime verifies before loading.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -17,6 +16,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from podtwin.search.embed import file_sha256, model_inputs
 
 __all__ = ["export_embedder", "export_reranker", "models_dir"]
 
@@ -34,14 +35,6 @@ SAMPLES = [
 
 def models_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "search" / "models"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _quantise(source: Path, out: Path) -> None:
@@ -139,25 +132,19 @@ def _install(model_dir: Path, make_graph, name: str, check, target: Path | None 
     manifest_path = target / "models.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     for f in (name, TOKENIZER_FILE):
-        manifest[f] = {"sha256": sha256(target / f), "bytes": (target / f).stat().st_size}
+        manifest[f] = {"sha256": file_sha256(target / f), "bytes": (target / f).stat().st_size}
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return target / name
 
 
 def _feed(model_dir: Path, texts, pairs: bool):
+    """The runtime's own tokenizer settings and inputs (podtwin.search.embed)."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     tok.enable_truncation(256)
-    enc = tok.encode_batch(texts)
-    feed = {
-        "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-    }
-    if pairs:
-        feed["token_type_ids"] = np.array([e.type_ids for e in enc], dtype=np.int64)
-    return feed
+    return model_inputs(tok, texts, pairs=pairs)
 
 
 def _check_embedder(full: Path, small: Path, model_dir: Path) -> None:

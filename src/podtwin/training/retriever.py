@@ -62,6 +62,22 @@ def _schedule(opt, steps: int, warmup: float = 0.1):
     )
 
 
+def _update(model, opt, sched, loss) -> None:
+    """One optimiser step of either model: gradients clipped at norm 1, then the schedule."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+
+
+def _report(log, name: str, step: int, steps: int, loss, rate: float, unit: str) -> None:
+    if step % 5 == 0 or step == steps - 1:
+        log(f"{name} step {step + 1}/{steps} loss {loss.item():.3f} ({rate:.1f} {unit}/s)")
+
+
 def _noisy(text: str, rng: random.Random) -> str:
     return unpunctuated(text) if rng.random() < UNPUNCTUATED_SHARE else text
 
@@ -105,14 +121,8 @@ def train_embedder(pairs: list[Pair], out: Path, batch: int = 32, lr: float = 3e
         d = encode(docs, PASSAGE_TOKENS)
         scores = SCALE * q @ d.T
         loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(chunk)))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        if step % 5 == 0 or step == steps - 1:
-            rate = (step + 1) * batch / (time.time() - t0)
-            log(f"embedder step {step + 1}/{steps} loss {loss.item():.3f} ({rate:.1f} pairs/s)")
+        _update(model, opt, sched, loss)
+        _report(log, "embedder", step, steps, loss, (step + 1) * batch / (time.time() - t0), "pairs")
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))
@@ -193,14 +203,8 @@ def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch
         enc = tok(firsts, seconds, padding=True, truncation="only_second", max_length=PAIR_TOKENS, return_tensors="pt")
         logits = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).view(len(chunk), group)
         loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(chunk), dtype=torch.long))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        if step % 5 == 0 or step == steps - 1:
-            rate = (step + 1) * batch / (time.time() - t0)
-            log(f"reranker step {step + 1}/{steps} loss {loss.item():.3f} ({rate:.1f} questions/s)")
+        _update(model, opt, sched, loss)
+        _report(log, "reranker", step, steps, loss, (step + 1) * batch / (time.time() - t0), "questions")
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(str(out))
