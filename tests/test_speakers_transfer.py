@@ -202,7 +202,7 @@ def test_a_guest_twin_never_quotes_the_hosts_question_back(lex_labelled, tmp_pat
     from podtwin.search.index import embed_missing
     from podtwin.speakers.evaluate import show_hosts, strip_labelled
     from podtwin.twin.answer import ask
-    from podtwin.twin.evaluate_purity import host_questions, true_turns
+    from podtwin.twin.evaluate_purity import episode_guest, host_questions, true_turns
 
     source = next(f for f in lex_labelled if f.name.startswith("463-"))
     lt = strip_labelled(source)
@@ -222,6 +222,8 @@ def test_a_guest_twin_never_quotes_the_hosts_question_back(lex_labelled, tmp_pat
             reply = ask(library, turn.speaker, question)
             for c in reply.citations:
                 assert words(question) not in words(lt.text[c.start_char : c.end_char]), question
+        # the guest a user would pick when the library did not know the true name
+        assert episode_guest(library.db, source.name) == questions[0][1].speaker
 
 
 def test_a_correction_gives_the_host_side_when_the_episode_never_named_its_host():
@@ -233,3 +235,28 @@ def test_a_correction_gives_the_host_side_when_the_episode_never_named_its_host(
     assert [who.roles[i] for i in (1, 2, 3)] == ["host", "host", "guest"]
     assert [who.speakers[i] for i in (1, 2, 3)] == ["Lenny", "Lenny", "Ada Lovelace"]
     assert all(who.origin[i] == "correction" for i in fixes)
+
+
+def test_an_unnamed_guest_is_named_for_the_purity_evaluation(corpus, tmp_path):
+    """An episode that never says its guest's name gives a library with no guest to ask;
+    `eval purity` names the guest-role turns, as the creator would, and leaves who said what
+    as the model found it."""
+    from podtwin.ingest import ingest
+    from podtwin.speakers.evaluate import strip_labelled
+    from podtwin.twin.evaluate_purity import episode_guest, name_guest
+
+    source = corpus / "shows" / "stephan-livera-podcast" / "2019-10-29-jack-mallers.txt"
+    folder = tmp_path / "show"
+    folder.mkdir()
+    (folder / source.name).write_text(strip_labelled(source).text)
+    with Library(tmp_path / "unnamed.db") as library:
+        ingest(library, [folder])
+        roles = dict(library.db.execute("SELECT role, count(*) FROM sentences WHERE speaker IS NULL GROUP BY role"))
+        assert roles.get("guest") and episode_guest(library.db, source.name) is None
+        assert name_guest(library, source.name, "Jack Mallers") == "Jack Mallers"
+        named = dict(library.db.execute("SELECT role, count(*) FROM sentences GROUP BY role"))
+        assert library.db.execute(
+            "SELECT count(*) FROM sentences WHERE speaker = 'Jack Mallers' AND role = 'guest'"
+        ).fetchone()[0] == roles["guest"] == named["guest"]
+        assert episode_guest(library.db, source.name) == "Jack Mallers"
+        assert name_guest(library, source.name, "Someone Else") is None  # named once only
