@@ -14,6 +14,11 @@ twin quotes is located in the labelled truth by its character offsets:
 
 The host's questions are asked as they were said, so a twin that quotes the host's own
 question back as the guest's words is caught here.
+
+A guest the library does not know by the label's name is asked as the episode's guest (the
+person the library gave the guest role); an episode that never says its guest's name, so
+that its guest turns have no speaker, has them named first, as its creator would
+(`name_guest`; who said what is left as the model found it).
 """
 
 from __future__ import annotations
