@@ -48,7 +48,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $@
 
 # Speed and memory benchmarks; figures go to docs/benchmarks.md by hand, with the machine.
-# The search benchmark builds a library of the whole corpus (about 20 minutes on 2 cores).
+# The search benchmark builds a library of the whole corpus (about 55 minutes on 2 cores, 2026-12-03).
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_attribution.py
