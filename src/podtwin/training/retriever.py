@@ -207,7 +207,8 @@ class CrossScorer:
 
 
 def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch: int = 8, lr: float = 1e-4,
-                   head_lr: float = 2e-3, negatives: int = 2, threads: int | None = None, log=print) -> Path:
+                   head_lr: float = 2e-3, negatives: int = 2, threads: int | None = None,
+                   frozen_layers: int = 0, dropout: bool = True, log=print) -> Path:
     """Train the cross-encoder (question, passage) -> relevance logit from `init` (the
     fine-tuned retriever, which already places answers near their questions); saves at out."""
     torch = _torch_setup(threads)
@@ -216,8 +217,8 @@ def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch
     init = init or base_model_dir()
     tok = AutoTokenizer.from_pretrained(str(init), local_files_only=True)
     model = CrossScorer.build(init)
-    model.train()
-    _freeze_embeddings(model.encoder)
+    model.train(dropout)
+    _freeze_embeddings(model.encoder, frozen_layers)
     rng = random.Random(SEED + 1)
     usable = [p for p in pairs if len(p.negatives) >= negatives]
     steps = len(usable) // batch
@@ -287,12 +288,14 @@ def main(argv: list[str] | None = None) -> None:
         used = pairs[RERANKER_FROM : RERANKER_FROM + args.reranker_pairs]
         tuned = args.work / "embedder"
         d = train_reranker(
-            used, args.work / "reranker", init=tuned if tuned.is_dir() else None, threads=args.threads
+            used, args.work / "reranker", init=tuned if tuned.is_dir() else None, threads=args.threads,
+            frozen_layers=args.frozen_layers, dropout=not args.no_dropout,
         )
         from podtwin.training.export import export_reranker
 
         export_reranker(d, args.models)
-    print("held-out:", json.dumps(evaluate_held_out(pairs, args.models)))
+    if args.only in (None, "embedder", "evaluate"):
+        print("held-out:", json.dumps(evaluate_held_out(pairs, args.models)))
 
 
 if __name__ == "__main__":
