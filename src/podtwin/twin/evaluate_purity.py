@@ -148,14 +148,18 @@ def evaluate_purity(shows: dict[str, list[Path]], unpunctuated: bool = False, lo
     return result
 
 
+# sentences read from the file of this name (?1: "/" + the name), wherever it was ingested from
+_OF_FILE = "source_id IN (SELECT id FROM sources WHERE substr(path, -length(?1)) = ?1)"
+
+
 def episode_guest(db, file_name: str) -> str | None:
     """The guest a user would pick for this file's episode when the library does not know the
     true guest's name (an episode that never says it): the person the library gives the
     guest role and most of the episode's words; None when it found no guest."""
     row = db.execute(
-        """SELECT s.speaker, sum(length(s.text)) AS n FROM sentences s JOIN sources so ON so.id = s.source_id
-           WHERE substr(so.path, -length(?1)) = ?1 AND s.role = 'guest' AND s.speaker IS NOT NULL
-           GROUP BY s.speaker ORDER BY n DESC LIMIT 1""",
+        f"""SELECT speaker, sum(length(text)) AS n FROM sentences
+            WHERE {_OF_FILE} AND role = 'guest' AND speaker IS NOT NULL
+            GROUP BY speaker ORDER BY n DESC LIMIT 1""",
         ["/" + file_name],
     ).fetchone()
     return row[0] if row else None
@@ -172,8 +176,7 @@ def name_guest(library, file_name: str, name: str) -> str | None:
 
     with library.atomic() as db:
         row = db.execute(
-            """SELECT s.episode_id FROM sentences s JOIN sources so ON so.id = s.source_id
-               WHERE substr(so.path, -length(?1)) = ?1 AND s.role = 'guest' AND s.speaker IS NULL LIMIT 1""",
+            f"SELECT episode_id FROM sentences WHERE {_OF_FILE} AND role = 'guest' AND speaker IS NULL LIMIT 1",
             ["/" + file_name],
         ).fetchone()
         if row is None:
