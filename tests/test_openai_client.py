@@ -79,6 +79,7 @@ def test_follow_up_builds_on_the_conversation(client):
     )
     reply = r.model_extra["podtwin"]
     assert reply["question"] == "why?" and "open sourcing" in reply["resolved_question"]
+    assert reply["citations"] and not reply["abstained"]
     assert all(c["speaker"] == "Mark Zuckerberg" for c in reply["citations"])
 
 

@@ -150,7 +150,12 @@ def test_persona_commands_round_trip_and_validate(lex_library, tmp_path):
     assert r.exit_code == 0, r.output
     shown = json.loads(run(db, "persona", "show", "Elon Musk", "--json").output)
     assert shown["off_limits"] == ["war", "politics"] and shown["max_words"] == 80
-    assert shown["disclosure_text"] == "An AI built from Elon's interviews."
+    # the creator's text is added to the project's own line, never put in its place
+    assert (
+        shown["disclosure_text"] == "I'm an AI twin of Elon Musk, built only from Elon Musk's recorded podcast "
+        "appearances. I'm not Elon Musk, and I only repeat what was said on the record. "
+        "An AI built from Elon's interviews."
+    )
     for bad, message in (
         (["--style", "poetic"], "unknown style"),
         (["--max-words", "0"], "between"),
@@ -163,7 +168,7 @@ def test_persona_commands_round_trip_and_validate(lex_library, tmp_path):
     r = run(db, "ask", "--as", "Elon Musk", "what makes people fight each other?", "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert out["declined_by_policy"] and out["disclosure"] == "An AI built from Elon's interviews."
+    assert out["declined_by_policy"] and out["disclosure"] == shown["disclosure_text"]
     for key in ("persona", "question", "answer", "abstained", "citations", "mode", "latency_ms"):
         assert key in out
     # a rename carries the persona along
@@ -177,9 +182,13 @@ def test_persona_limits_episodes(lex_library, tmp_path):
     db.write_bytes(lex_library.read_bytes())
     with Library(db) as lib:
         host_episodes = [r[0] for r in lib.db.execute("SELECT id FROM episodes ORDER BY id")]
-        save_persona(lib, Persona("Lex Fridman", episodes=str(host_episodes[0])))
-        reply = ask(lib, "Lex Fridman", "why do you love doing this podcast?")
-        assert all(c.episode_id == host_episodes[0] for c in reply.citations)
+        question, kept = "why do you love doing this podcast?", host_episodes[1]
+        free = ask(lib, "Lex Fridman", question)  # unbounded, he is quoted from another episode ...
+        assert free.citations and any(c.episode_id != kept for c in free.citations)
+        save_persona(lib, Persona("Lex Fridman", episodes=str(kept)))
+        reply = ask(lib, "Lex Fridman", question)  # ... bounded, from that one only
+        assert reply.citations and not reply.abstained
+        assert all(c.episode_id == kept for c in reply.citations)
 
 
 def test_ask_and_chat_commands(lex_library):

@@ -8,8 +8,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -71,16 +73,17 @@ def test_generated_sentences_are_kept_only_where_the_record_supports_them(lex_li
         reply = ask(library, "Elon Musk", "how much compute was Grok trained on?", llm=llm_url)
         assert reply.citations and not reply.abstained
         assert reply.generated_sentences >= 1
-        assert reply.mode in ("generative", "extractive (generated answer not supported)")
+        # this test is about the generative path: a fall back to the extractive answer fails it
+        # (test_too_little_support_falls_back_to_the_extractive_answer tests the fall back)
+        assert reply.mode == "generative", (reply.mode, reply.generated_sentences, reply.removed_sentences)
+        kept = [p for p in reply.parts if not p["framing"]]
+        assert kept and len(kept) == reply.generated_sentences - reply.removed_sentences
         embedder = default_embedder()
         spans = [c.quote for c in reply.citations]
-        for part in reply.parts:
-            if part["framing"]:
-                continue
-            if reply.mode == "generative":  # every kept sentence rests on the span it cites
-                text, span = part["text"], spans[part["citation"]]
-                ((j, cos, share),) = support(embedder.embed([text]), [text], embedder.embed([span]), [span])
-                assert j == 0, (part, cos, share)
+        for part in kept:  # every kept sentence rests on the span it cites
+            text, span = part["text"], spans[part["citation"]]
+            ((j, cos, share),) = support(embedder.embed([text]), [text], embedder.embed([span]), [span])
+            assert j == 0, (part, cos, share)
         assert reply.disclosure
         # the blocks: in generative mode, the sentences written from each cited span
         assert reply.blocks and reply.blocks[0]["role"] == "answer"
@@ -88,6 +91,47 @@ def test_generated_sentences_are_kept_only_where_the_record_supports_them(lex_li
             assert b["quote"] == reply.citations[b["n"] - 1].quote
             said = [p["text"] for p in reply.parts if not p["framing"] and p["citation"] == b["n"] - 1]
             assert b["text"] == " ".join(said)
+
+
+@pytest.fixture
+def unsupported_llm_url():
+    """An OpenAI-compatible endpoint on loopback whose every answer is unrelated to the spans."""
+    reply = "I was born in Paris. I love to paint watercolours of the sea. My cat is called Biscuit."
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_too_little_support_falls_back_to_the_extractive_answer(lex_library, unsupported_llm_url):
+    with Library(lex_library) as library:
+        plain = ask(library, "Elon Musk", "how much compute was Grok trained on?")
+        reply = ask(library, "Elon Musk", "how much compute was Grok trained on?", llm=unsupported_llm_url)
+    assert plain.mode == "extractive" and plain.citations
+    assert reply.mode == "extractive (generated answer not supported)"
+    assert reply.generated_sentences == 3 and reply.removed_sentences == 3
+    # the extractive answer, unchanged: the spans themselves, nothing the model wrote
+    assert reply.parts == plain.parts and reply.answer == plain.answer
+    assert [c.quote for c in reply.citations] == [c.quote for c in plain.citations]
+    assert "Paris" not in reply.answer
 
 
 def test_policy_applies_before_the_model(lex_library, llm_url):
