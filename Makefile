@@ -3,25 +3,34 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# what running needs (no extra: nothing compiles) ...
+RUN_STAMP := $(VENV)/.installed-run
+# ... and what the tests need on top (the test extra)
 STAMP := $(VENV)/.installed
 export PODTWIN_CORPUS ?= ../shared/corpus
 # llama-cpp-python (test extra) compiles on install; a portable build, so a cached wheel
 # runs on any machine of this kind
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 DB ?= podtwin.db
+PORT ?= 8000
 
 .PHONY: run test bench lint eval train clean chromium screenshots
 
-$(STAMP): pyproject.toml constraints.txt
+$(RUN_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e .
+	touch $@
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
-	touch $(STAMP)
+	touch $@
 
 # Ingest the sample corpus (the lex transcripts) into ./podtwin.db, then serve the web app,
-# the JSON API and the OpenAI-compatible chat at http://127.0.0.1:8000 (Ctrl-C stops it).
-run: $(STAMP)
+# the JSON API and the OpenAI-compatible chat at http://127.0.0.1:8000 (Ctrl-C stops it;
+# `make run PORT=8001` for another port). Installs no extra, so nothing is compiled.
+run: $(RUN_STAMP)
 	$(BIN)/podtwin --db $(DB) ingest $(PODTWIN_CORPUS)/lex
-	$(BIN)/podtwin --db $(DB) serve --host 127.0.0.1 --port 8000
+	$(BIN)/podtwin --db $(DB) serve --host 127.0.0.1 --port $(PORT)
 
 # Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser).
 CHROMIUM := /usr/bin/chromium
