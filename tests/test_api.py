@@ -130,9 +130,15 @@ def test_upload_stays_in_the_library_folder_and_pages_escape_transcripts(client,
     html = client.get(f"/episodes/{episode}").text
     assert "alert(" in html and "<script>alert" not in html and "&lt;script&gt;" in html
     assert client.get("/search", params={"q": "compiler <b>A-0</b>"}).text.count("<b>A-0</b>") == 0
-    # the same file again is recognised, and a second upload of that name does not overwrite the first
+    # the same file again is recognised and not kept on disk; the first stays as it was
+    uploads = sorted(p.name for p in stored.parent.iterdir())
     again = client.post("/api/uploads", files=files, headers=headers).json()
-    assert again["skipped"] and again["stored_as"] != report["stored_as"]
+    assert again["skipped"] == ["evil_name-2.txt"] and again["stored_as"] is None and not again["added"]
+    assert sorted(p.name for p in stored.parent.iterdir()) == uploads and stored.read_text() == TRANSCRIPT
+    # a different file of the same name does not overwrite the first
+    files = {"file": ("evil name.txt", TRANSCRIPT.replace("compiler", "linker").encode(), "text/plain")}
+    other = client.post("/api/uploads", files=files, headers=headers).json()
+    assert other["stored_as"] == "uploads/evil_name-2.txt" and stored.read_text() == TRANSCRIPT
     bad = client.post("/api/uploads", files={"file": ("x.exe", b"MZ\x90", "application/octet-stream")}, headers=headers)
     assert bad.status_code == 400 and "not a transcript type" in bad.json()["error"]
     binary = client.post("/api/uploads", files={"file": ("x.txt", b"\xff\xfe\x00bad", "text/plain")}, headers=headers)

@@ -94,6 +94,9 @@ SEEDS: dict[str, list[dict]] = {
          "last_used_at": None, "revoked_at": None},
         {"id": 2, "name": "old", "digest": "0" * 64, "created_at": NOW, "last_used_at": NOW, "revoked_at": NOW},
     ],
+    "sessions": [
+        {"digest": "1" * 64, "key_id": 1, "created_at": NOW, "expires_at": "2099-01-01T00:00:00+00:00"},
+    ],
     "questions": [
         {"id": 1, "person": "Bea Guest", "question": "what about the metaverse?",
          "reply": '{"answer": "I think the metaverse ..."}', "channel": "web", "asked_at": NOW},

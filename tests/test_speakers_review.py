@@ -13,12 +13,18 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from podtwin.api.app import KEY_COOKIE, create_app
+from podtwin.api.app import create_app
 from podtwin.api.service import Service
 from podtwin.cli.app import app
 from podtwin.store.library import Library
 
 GUEST = "Mark Zuckerberg"
+
+
+def sign_in(client: TestClient, key: str) -> None:
+    """Sign in as the creator page does: the key is exchanged for a session cookie."""
+    r = client.post("/creator/login", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303 and client.cookies.get("podtwin_session", "").startswith("pts_")
 
 
 def run(db, *args):
@@ -154,7 +160,7 @@ def test_unknown_person_or_turn_is_refused_and_nothing_changes(client, library_c
     assert client.post(url, json={"person": GUEST}, headers=headers).status_code == 422
 
     # the page: the reason shown, status 400, the typed name kept in that turn's form
-    client.cookies.set(KEY_COOKIE, key)
+    sign_in(client, key)
     try:
         page = client.post(url.replace("/api/", "/creator/"), data={"turn": turn, "other": "Nobody Atall Here"})
         assert page.status_code == 400 and 'role="alert"' in page.text
@@ -179,7 +185,7 @@ def test_creator_pages_list_the_review_for_signed_in_creators(client, library_co
     url = f"/creator/episodes/{episode}/speakers"
     assert client.get(url).status_code == 401 and "API key" in client.get(url).text
     assert client.post(url, data={"turn": 0, "person": GUEST}).status_code == 401
-    client.cookies.set(KEY_COOKIE, key)
+    sign_in(client, key)
     try:
         assert f'href="{url}"' in client.get("/creator").text  # linked from the creator area
         assert f'href="{url}"' in client.get(f"/episodes/{episode}").text
@@ -239,7 +245,7 @@ def test_a_turn_given_on_the_page_redirects_to_a_confirmation(lex_copy):
     db, key = lex_copy("speakers-page")
     service = Service(db)
     with TestClient(create_app(service)) as c:
-        c.cookies.set(KEY_COOKIE, key)
+        sign_in(c, key)
         (e,) = [e for e in c.get("/api/episodes").json() if e["guests"] == [GUEST]]
         url = f"/creator/episodes/{e['id']}/speakers"
         turn = c.get(f"/api/episodes/{e['id']}/speakers", params={"limit": 1}).json()[0]

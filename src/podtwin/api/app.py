@@ -17,17 +17,16 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from podtwin.api.auth import SameOrigin, key_of, session_of
 from podtwin.api.service import Limits, NotFound, Service
 from podtwin.errors import PodtwinError
 
-__all__ = ["create_app"]
-
-KEY_COOKIE = "podtwin_key"
-
+__all__ = ["create_app", "default_workers"]
 
 class AskRequest(BaseModel):
     person: str = Field(min_length=1, max_length=200, description="Slug, id or name of the person")
@@ -158,6 +157,13 @@ async def _send_json(send, status: int, body: dict, retry: bool = False) -> None
     await send({"type": "http.response.body", "body": data})
 
 
+def default_workers(llm: str | None) -> int:
+    """Requests handled at once: one per core, as the work is CPU-bound; with a language model
+    four per core, as a generative reply spends most of its time waiting for the model."""
+    cores = os.cpu_count() or 2
+    return 4 * cores if llm else cores
+
+
 def create_app(
     library: str | pathlib.Path | Service,
     *,
@@ -176,13 +182,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        anyio.to_thread.current_default_thread_limiter().total_tokens = workers or os.cpu_count() or 2
+        anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.workers
         yield
 
     app = FastAPI(
         lifespan=lifespan,
         # no OpenTelemetry here: skip its per-request checks
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        # the spec and its page are routes of our own below: under --private they need the key,
+        # and the page's assets come from this site, not a CDN
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         title="podtwin",
         version="0.1.0",
         description="AI twins of a podcast's host and guests, answering in their own recorded words, every "
@@ -191,22 +202,26 @@ def create_app(
     app.state.service = service
     app.state.private = private
     app.state.llm = llm
-
-    def key_of(request: Request) -> str | None:
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            return auth[7:].strip()
-        return request.headers.get("x-api-key") or request.cookies.get(KEY_COOKIE)
+    app.state.workers = workers or default_workers(llm)
 
     def writer(request: Request) -> None:
-        if not service.verify_key(key_of(request)):
+        if not creator(request):
             raise HTTPException(401, "this needs an API key (podtwin keys create)", {"WWW-Authenticate": "Bearer"})
+
+    def creator(request: Request) -> bool:
+        """Whether the request carries a live key (checked once per request: a check records its use)."""
+        if not hasattr(request.state, "creator"):
+            key, session = key_of(request), session_of(request)
+            request.state.creator = (key is not None and service.verify_key(key)) or (
+                key is None and service.verify_session(session)
+            )
+        return request.state.creator
 
     def reader(request: Request) -> None:
         if private:
             writer(request)
 
-    app.state.writer, app.state.reader, app.state.key_of = writer, reader, key_of
+    app.state.writer, app.state.reader, app.state.creator = writer, reader, creator
 
     app.state.error_page = None  # set by the web app: (request, status, message) -> a page
 
@@ -222,6 +237,15 @@ def create_app(
     @app.exception_handler(PodtwinError)
     async def bad_input(request: Request, e: PodtwinError):
         return error(request, 400, str(e))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError):
+        # FastAPI's own 422 repeats each bad input back: a 5 MB field would come back whole
+        problems = [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in e.errors()]
+        message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems[:5])
+        if app.state.error_page is not None and not request.url.path.startswith(("/api/", "/v1/")):
+            return app.state.error_page(request, 422, message)
+        return JSONResponse({"error": message, "detail": problems}, 422)
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI's and the router's own (404, 405)
     async def http_error(request: Request, e: StarletteHTTPException):
@@ -264,13 +288,15 @@ def create_app(
         return service.people()
 
     @app.get("/api/people/{person}", dependencies=read, tags=["people"])
-    def api_person(person: Annotated[str, Path(max_length=200)]) -> dict:
-        """A person (slug, id or name) with persona and most-discussed topics."""
-        return service.person(person)
+    def api_person(person: Annotated[str, Path(max_length=200)], request: Request) -> dict:
+        """A person (slug, id or name) with persona and most-discussed topics (off-limits
+        topics only with an API key)."""
+        return service.person(person, creator=creator(request))
 
     @app.get("/api/people/{person}/persona", dependencies=read, tags=["twins"])
-    def api_persona(person: str) -> dict:
-        return service.persona(person)
+    def api_persona(person: Annotated[str, Path(max_length=200)], request: Request) -> dict:
+        """A twin's bounds and disclosure (off-limits topics only with an API key)."""
+        return service.persona(person, creator=creator(request))
 
     @app.patch("/api/people/{person}/persona", dependencies=write, tags=["twins"])
     def api_set_persona(person: str, change: PersonaChange) -> dict:
@@ -303,11 +329,16 @@ def create_app(
         data = await file.read(limits.upload_bytes + 1)
         return await anyio.to_thread.run_sync(service.upload, file.filename or "upload", data)
 
+    @app.get("/openapi.json", dependencies=read, include_in_schema=False)
+    def openapi_spec() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     from podtwin.api.openai import add_openai_routes
     from podtwin.web.pages import add_pages
 
     add_openai_routes(app, service, read, llm)
     add_pages(app, service)
+    app.add_middleware(SameOrigin)
     app.add_middleware(BodyLimit, limit=limits.request_bytes)
     app.add_middleware(RateLimit, per_minute=limits.requests_per_minute)  # checked first
     app.add_middleware(SecurityHeaders)  # outermost: refusals carry the headers too

@@ -19,28 +19,43 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from podtwin.api.service import NotFound, Service, slug
+from podtwin.api.service import Limits, NotFound, Service, slug
 from podtwin.errors import PodtwinError
 from podtwin.search.query import clock
 
 __all__ = ["add_openai_routes", "reply_text"]
 
 
+# A user message is a question (now or earlier in the conversation): it has a question's cap.
+# The others are never read, embedded or stored, but a chat client sends the twin's own
+# earlier replies back as assistant messages, and those (with their references) run to a few
+# thousand characters: a question's cap there would refuse every second turn.
+USER_MESSAGE_CHARS = Limits().question_chars
+OTHER_MESSAGE_CHARS = 20_000
+
+
 class ContentPart(BaseModel):
-    type: str
+    type: str = Field(max_length=50)
     text: str | None = None
 
 
 class Message(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
+    content: str | list[ContentPart] | None = Field(default=None)
 
     def text(self) -> str:
         if isinstance(self.content, list):
             return " ".join(p.text or "" for p in self.content if p.type == "text")
         return self.content or ""
+
+    @model_validator(mode="after")
+    def capped(self) -> Message:
+        cap = USER_MESSAGE_CHARS if self.role == "user" else OTHER_MESSAGE_CHARS
+        if len(self.text()) > cap:
+            raise ValueError(f"a {self.role} message is {len(self.text()):,} characters; the limit is {cap:,}")
+        return self
 
 
 class ChatRequest(BaseModel):

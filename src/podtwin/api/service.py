@@ -55,6 +55,21 @@ class NotFound(PodtwinError):
     pass
 
 
+_FILE_KEYS = ("path", "source_file")
+
+
+def file_names(value):
+    """The value (JSON: dicts, lists) with each transcript's path cut to its file name: a reply
+    never shows where the server keeps its files (the CLI, on the user's own machine, does)."""
+    if isinstance(value, list):
+        return [file_names(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: Path(v).name if k in _FILE_KEYS and isinstance(v, str) else file_names(v) for k, v in value.items()
+        }
+    return value
+
+
 class Service:
     def __init__(self, db_path: str | Path, *, limits: Limits | None = None, embedder=None) -> None:
         self.limits = limits or Limits()
@@ -131,15 +146,12 @@ class Service:
             except PersonNotFound as e:
                 raise NotFound(str(e)) from None
 
-    def person(self, who: str) -> dict:
-        """One person: summary, persona (bounds and disclosure) and most-discussed topics."""
-        from podtwin.twin.persona import load_persona
-
+    def person(self, who: str, *, creator: bool = False) -> dict:
+        """One person: summary, persona (bounds and disclosure) and most-discussed topics.
+        The persona's off-limits topics are the creator's to see (creator: the caller is)."""
         name = self.person_name(who)
         info = next(p for p in self.people() if p["name"] == name)
-        with self.library() as library:
-            persona = load_persona(library.db, name)
-        return {**info, "persona": persona.as_json(), "topics": self.topics(name)}
+        return {**info, "persona": self.persona(name, creator=creator), "topics": self.topics(name)}
 
     def topics(self, name: str, n: int = 12) -> list[dict]:
         """The words that set this person's passages apart: tf-idf over the search index's
@@ -214,8 +226,9 @@ class Service:
                 info = library.episode(resolve_episode(library, str(episode)))
             except EpisodeNotFound as e:
                 raise NotFound(str(e)) from None
+            info["sources"] = file_names(info["sources"])
             if sentences:
-                info["sentences"] = list(library.sentences(info["id"]))
+                info["sentences"] = file_names(list(library.sentences(info["id"])))
             return info
 
     def search(
@@ -238,7 +251,7 @@ class Service:
             "query": result.query,
             "mode": result.mode,
             "notes": result.notes,
-            "hits": [h.as_json() for h in result.hits],
+            "hits": file_names([h.as_json() for h in result.hits]),
         }
 
     # -- the twins ------------------------------------------------------------------------
@@ -258,9 +271,15 @@ class Service:
         if len(question) > self.limits.question_chars:
             raise TwinError(f"the question is {len(question)} characters; the limit is {self.limits.question_chars}")
         history = list(history or [])[-self.limits.history_turns :]
+        for earlier in history:  # an earlier question has a question's cap: nothing oversized is embedded
+            if len(earlier) > self.limits.question_chars:
+                raise TwinError(
+                    f"an earlier question is {len(earlier):,} characters; the limit is {self.limits.question_chars:,}"
+                )
         name = self.person_name(person)
         with self.library() as library:
             reply = ask(library, name, question, history=history, embedder=self.embedder, llm=llm).as_json()
+            reply = file_names(reply)
             with library.atomic() as db:
                 db.execute(
                     "INSERT INTO questions (person, question, reply, channel, asked_at) VALUES (?, ?, ?, ?, ?)",
@@ -282,12 +301,17 @@ class Service:
             for r in rows
         ]
 
-    def persona(self, person: str) -> dict:
+    def persona(self, person: str, *, creator: bool = False) -> dict:
+        """A twin's bounds; off-limits topics only for the creator (a list of them tells anyone
+        what to probe for)."""
         from podtwin.twin.persona import load_persona
 
         name = self.person_name(person)
         with self.library() as library:
-            return load_persona(library.db, name).as_json()
+            shown = load_persona(library.db, name).as_json()
+        if not creator:
+            del shown["off_limits"]
+        return shown
 
     def set_persona(self, person: str, changes: dict) -> dict:
         """Change some of a persona's settings (the others stay), validated as `podtwin persona set`."""
@@ -302,7 +326,7 @@ class Service:
             current = load_persona(library.db, name)
             persona = Persona(**{**current.__dict__, **changes, "person": name})
             save_persona(library, persona)
-            return load_persona(library.db, name).as_json()
+        return self.persona(name, creator=True)
 
     # -- the creator's speakers review -------------------------------------------------------
 
@@ -368,7 +392,8 @@ class Service:
         """Store an uploaded transcript in the library's uploads/ folder and ingest it.
 
         The stored name is the upload's base name reduced to safe characters, so nothing is
-        written outside that folder; a file of the same name is never overwritten."""
+        written outside that folder; a file of the same name is never overwritten. A file
+        that adds nothing (refused, or already in the library) is not kept."""
         from podtwin.ingest import ingest
         from podtwin.search.index import embed_missing
 
@@ -398,14 +423,15 @@ class Service:
         with self.library() as library:
             report = ingest(library, [target], workers=1)
             embedded = embed_missing(library)
-        if report.failed:
+        kept = bool(report.added or report.merged or report.updated)
+        if not kept:  # refused, or a transcript the library holds already: nothing to keep on disk
             target.unlink(missing_ok=True)
-        return {
-            "stored_as": str(target.relative_to(folder.parent)),
-            "added": report.added,
-            "merged": report.merged,
-            "updated": report.updated,
-            "skipped": report.skipped,
+        return {  # file names only: a reply never shows where the server keeps its files
+            "stored_as": str(target.relative_to(folder.parent)) if kept else None,
+            "added": [Path(p).name for p in report.added],
+            "merged": [Path(p).name for p in report.merged],
+            "updated": [Path(p).name for p in report.updated],
+            "skipped": [Path(p).name for p in report.skipped],
             "failed": [{"path": Path(p).name, "reason": r} for p, r in report.failed],
             "embedded": embedded,
             "episode_ids": report.episode_ids,
@@ -416,3 +442,22 @@ class Service:
 
         with self.library() as library:
             return verify_key(library.db, key)
+
+    def start_session(self, key: str | None) -> str | None:
+        """A session id for the web app's cookie, for a live key (else None)."""
+        from podtwin.store.keys import start_session
+
+        with self.library() as library:
+            return start_session(library.db, key)
+
+    def verify_session(self, session: str | None) -> bool:
+        from podtwin.store.keys import verify_session
+
+        with self.library() as library:
+            return verify_session(library.db, session)
+
+    def end_session(self, session: str | None) -> None:
+        from podtwin.store.keys import end_session
+
+        with self.library() as library:
+            end_session(library.db, session)

@@ -21,11 +21,18 @@ def register(app: typer.Typer) -> None:
         rate_limit: Annotated[int, typer.Option(help="Requests per minute per client address (0: no limit).")] = 1200,
         workers: Annotated[
             int | None,
-            typer.Option(help="Requests handled at once (threads; default one per core, more with --llm)."),
+            typer.Option(help="Requests handled at once (threads; default one per core, four per core with --llm)."),
         ] = None,
         llm: Annotated[
             str | None, typer.Option(envvar="PODTWIN_LLM", help="OpenAI-compatible endpoint for generative answers.")
         ] = None,
+        forwarded_allow_ips: Annotated[
+            str,
+            typer.Option(
+                help="Proxies whose X-Forwarded-For/-Proto headers are trusted (comma-separated addresses, "
+                "or '*'); none by default, so a client cannot pick the address its rate limit counts."
+            ),
+        ] = "",
     ) -> None:
         """Serve the web app, the JSON API (/api, spec at /docs) and OpenAI-compatible chat (/v1)."""
         import uvicorn
@@ -47,7 +54,17 @@ def register(app: typer.Typer) -> None:
             service.warm()
             app = create_app(service, private=private, llm=llm, workers=workers)
         console.print(f"podtwin serving {service.path} at http://{host}:{port}", highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        proxies = forwarded_allow_ips.strip()
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            # uvicorn trusts forwarded headers from loopback unless told otherwise
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
 
 
 @keys_app.command("create")

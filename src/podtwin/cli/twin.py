@@ -121,7 +121,7 @@ def persona_show(
 def persona_set(
     ctx: typer.Context,
     person: Annotated[str, typer.Argument(help="The person (any spelling of the name).")],
-    disclosure: Annotated[str | None, typer.Option(help="The disclosure every reply carries.")] = None,
+    disclosure: Annotated[str | None, typer.Option(help="Words added to the AI disclosure of every reply.")] = None,
     off_limits: Annotated[
         list[str] | None, typer.Option("--off-limits", help="A topic the twin declines (repeat for more).")
     ] = None,

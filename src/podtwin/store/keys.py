@@ -1,5 +1,6 @@
 """API keys for write actions: shown once when created, stored only as a SHA-256 digest,
-checked in constant time."""
+checked in constant time. A key entered in the web app opens a session: the browser's
+cookie holds the session id, never the key."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from podtwin.errors import PodtwinError
 
-__all__ = ["KeyError_", "create_key", "list_keys", "revoke_key", "verify_key"]
+__all__ = [
+    "KeyError_",
+    "create_key",
+    "end_session",
+    "list_keys",
+    "revoke_key",
+    "start_session",
+    "verify_key",
+    "verify_session",
+]
 
 PREFIX = "ptk_"
+SESSION_PREFIX = "pts_"
+SESSION_DAYS = 30
 
 
 class KeyError_(PodtwinError):  # noqa: N801 - "KeyError" is a builtin
@@ -41,8 +53,12 @@ def create_key(db: sqlite3.Connection, name: str) -> str:
 def verify_key(db: sqlite3.Connection, key: str | None) -> bool:
     """Is this a live key? Every stored digest is compared, each in constant time, so the
     time taken says nothing about how close a guess came."""
+    return _live_key_id(db, key) is not None
+
+
+def _live_key_id(db: sqlite3.Connection, key: str | None) -> int | None:
     if not key:
-        return False
+        return None
     wanted = _digest(key)
     ok_id = None
     for key_id, digest in db.execute("SELECT id, digest FROM api_keys WHERE revoked_at IS NULL"):
@@ -50,7 +66,43 @@ def verify_key(db: sqlite3.Connection, key: str | None) -> bool:
             ok_id = key_id
     if ok_id is not None:
         db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [_now(), ok_id])
-    return ok_id is not None
+    return ok_id
+
+
+def start_session(db: sqlite3.Connection, key: str | None) -> str | None:
+    """A new session id for a live key (None for any other key); only its digest is stored."""
+    key_id = _live_key_id(db, key)
+    if key_id is None:
+        return None
+    session = SESSION_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = (now + timedelta(days=SESSION_DAYS)).isoformat(timespec="seconds")
+    db.execute("DELETE FROM sessions WHERE expires_at <= ?", [now.isoformat(timespec="seconds")])
+    db.execute(
+        "INSERT INTO sessions (digest, key_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        [_digest(session), key_id, now.isoformat(timespec="seconds"), expires],
+    )
+    return session
+
+
+def verify_session(db: sqlite3.Connection, session: str | None) -> bool:
+    """Is this a live session: not expired, not ended, and its key not revoked? (A lookup by
+    digest: a guess tells nothing, as the digest of a guess shares nothing with a stored one.)"""
+    if not session or not session.startswith(SESSION_PREFIX):
+        return False
+    row = db.execute(
+        """SELECT k.id FROM sessions s JOIN api_keys k ON k.id = s.key_id
+           WHERE s.digest = ? AND s.expires_at > ? AND k.revoked_at IS NULL""",
+        [_digest(session), _now()],
+    ).fetchone()
+    if row is not None:
+        db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [_now(), row[0]])
+    return row is not None
+
+
+def end_session(db: sqlite3.Connection, session: str | None) -> None:
+    if session:
+        db.execute("DELETE FROM sessions WHERE digest = ?", [_digest(session)])
 
 
 def list_keys(db: sqlite3.Connection) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -182,7 +183,9 @@ def resolve_episode(library: Library, selector: str) -> int:
     if not text:
         raise EpisodeNotFound(selector, "empty selector; give an id, a number or part of a title")
     digits = text.lstrip("#")
-    if digits.isdigit():
+    # ASCII digits that fit SQLite's 64-bit integers: "²" is a digit to str.isdigit, and a
+    # longer number is no id (both were 500s)
+    if re.fullmatch(r"[0-9]{1,18}", digits):
         if not text.startswith("#"):
             row = library.db.execute("SELECT id FROM episodes WHERE id = ?", [int(digits)]).fetchone()
             if row:

@@ -378,3 +378,17 @@ def m011_retriever_adapters(db: sqlite3.Connection) -> None:
         )
     for statement in statements:
         db.execute(statement)
+
+
+@migration
+def m012_sessions(db: sqlite3.Connection) -> None:
+    # the web app's sign-in: the cookie holds a session id, never the key; only its digest is
+    # stored, and a session ends when it expires, on sign-out, or when its key is revoked
+    db.execute(
+        """CREATE TABLE sessions (
+            digest TEXT PRIMARY KEY,
+            key_id INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )"""
+    )

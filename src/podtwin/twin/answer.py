@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -47,6 +48,8 @@ from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_i
 __all__ = ["Answer", "Citation", "TwinError", "ask", "evidence", "paragraphs"]
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
+LLM_UNAVAILABLE = "(The language model could not be reached, so these are the recorded words as they were said.)"
+log = logging.getLogger(__name__)
 CANDIDATE_PASSAGES = 8
 # Span choice, set on the tune split (answer cases: 0.233 -> 0.30 hit rate): the fused
 # ranking orders the passages (cosine only breaks near-ties), sentences are scored by their
@@ -304,21 +307,29 @@ def ask(
         if i:
             reply.parts.append({"text": _also(spans[0], span, persona), "framing": True, "citation": None, "block": i})
         reply.parts.append({"text": span["text"], "framing": False, "citation": i, "block": i})
+    unavailable = False
     if llm:
-        from podtwin.twin.generate import grounded_rewrite
+        from podtwin.twin.generate import LLMError, grounded_rewrite, redacted
 
-        rewrite = grounded_rewrite(llm, persona.person, question, [x["text"] for x in spans], embedder, llm_model)
-        reply.generated_sentences = rewrite.generated_sentences
-        reply.removed_sentences = rewrite.removed_sentences
-        if rewrite.fell_back:
-            reply.mode = "extractive (generated answer not supported)"
+        try:
+            rewrite = grounded_rewrite(llm, persona.person, question, [x["text"] for x in spans], embedder, llm_model)
+        except LLMError as e:  # the recorded words still answer; the reply says why they are not rewritten
+            log.warning("language model at %s: %s; answering extractively", redacted(llm), e)
+            reply.mode, unavailable = "extractive (language model unavailable)", True
         else:
-            reply.mode = "generative"
-            written = [{**p, "block": p["citation"]} for p in rewrite.parts]
-            reply.parts = [{**reply.parts[0], "block": written[0]["block"]}, *written]
+            reply.generated_sentences = rewrite.generated_sentences
+            reply.removed_sentences = rewrite.removed_sentences
+            if rewrite.fell_back:
+                reply.mode = "extractive (generated answer not supported)"
+            else:
+                reply.mode = "generative"
+                written = [{**p, "block": p["citation"]} for p in rewrite.parts]
+                reply.parts = [{**reply.parts[0], "block": written[0]["block"]}, *written]
     reply.blocks = _blocks(reply)
     if reply.withheld_sentences:
         reply.parts.append({"text": _withheld_note(reply), "framing": True, "citation": None, "block": None})
+    if unavailable:
+        reply.parts.append({"text": LLM_UNAVAILABLE, "framing": True, "citation": None, "block": None})
     reply.answer = "\n\n".join(" ".join(p["text"] for p in para) for para in paragraphs(reply.parts))
     return _done(reply, t0)
 

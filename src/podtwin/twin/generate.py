@@ -11,9 +11,11 @@ the disclosure are decided before the model is called, exactly as in extractive 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ import numpy as np
 from podtwin.errors import PodtwinError
 from podtwin.text.sentences import split_sentences
 
-__all__ = ["LLMError", "chat_completion", "grounded_rewrite", "support"]
+__all__ = ["LLMError", "chat_completion", "grounded_rewrite", "redacted", "support"]
 
 TIMEOUT_S = 120
 MIN_COSINE = 0.55  # a sentence and the span it rests on must mean much the same ...
@@ -41,27 +43,56 @@ class LLMError(PodtwinError):
 
 
 def chat_completion(url: str, messages: list[dict], *, max_tokens: int = 300, model: str | None = None) -> str:
-    """The reply text of an OpenAI-compatible /v1/chat/completions endpoint at url."""
-    endpoint = url.rstrip("/")
-    if not endpoint.endswith("/chat/completions"):
-        endpoint += "/chat/completions" if endpoint.endswith("/v1") else "/v1/chat/completions"
+    """The reply text of an OpenAI-compatible /v1/chat/completions endpoint at url.
+
+    Credentials in the URL (user:password@) are sent as HTTP basic auth. The errors raised
+    never quote the URL: they reach anonymous clients, and the URL is configuration that may
+    hold a password or a key."""
     body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "model": model or "default"}
-    request = urllib.request.Request(
-        endpoint, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
     try:
+        endpoint, headers = _endpoint(url)
+        request = urllib.request.Request(endpoint, data=json.dumps(body).encode(), headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             data = json.loads(response.read())
     except urllib.error.HTTPError as e:
-        raise LLMError(f"the language model at {url} answered {e.code}: {e.reason}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-        raise LLMError(f"cannot reach the language model at {url}: {getattr(e, 'reason', e)}") from None
-    except json.JSONDecodeError:
-        raise LLMError(f"the language model at {url} did not answer JSON") from None
+        raise LLMError(f"the language model answered HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as e:  # OSError: timeouts, resets; ValueError: bad URL
+        if isinstance(e, json.JSONDecodeError):
+            raise LLMError("the language model did not answer JSON") from None
+        raise LLMError(f"cannot reach the language model ({type(getattr(e, 'reason', e)).__name__})") from None
     try:
         return str(data["choices"][0]["message"]["content"] or "")
     except (KeyError, IndexError, TypeError):
-        raise LLMError(f"the language model at {url} answered without a message") from None
+        raise LLMError("the language model answered without a message") from None
+
+
+def _endpoint(url: str) -> tuple[str, dict[str, str]]:
+    """The chat completions URL (without user:password@) and the request's headers."""
+    parts = urllib.parse.urlsplit(url.strip())
+    headers = {"Content-Type": "application/json"}
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    path = parts.path.rstrip("/")
+    if not path.endswith("/chat/completions"):
+        path += "/chat/completions" if path.endswith("/v1") else "/v1/chat/completions"
+    return urllib.parse.urlunsplit(parts._replace(path=path)), headers
+
+
+def redacted(url: str) -> str:
+    """The URL for the server's own log: scheme, host and path; no credentials, no query."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "(an unreadable URL)"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def content_words(text: str) -> set[str]:

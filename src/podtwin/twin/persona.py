@@ -7,6 +7,7 @@ interface (CLI, web, API, MCP) applies the same bounds.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -23,6 +24,12 @@ DEFAULT_DISCLOSURE = (
     "I'm not {person}, and I only repeat what was said on the record."
 )
 DEFAULT_DECLINE = "That's a topic this twin doesn't discuss."
+# What a creator's text may not say: that the twin is not an AI, or is the person themself.
+_DENIAL = re.compile(
+    r"(?i)\b(?:not|no longer|never|isn't|ain't)\s+(?:an?\s+|a\s+real\s+)?(?:ai|a\.i\.|bot|chat\s*bot|robot|machine|"
+    r"twin|model|artificial|computer|program)\b|\b(?:i am|i'm|this is|it's|you are talking to|you're talking to)\s+"
+    r"(?:really|actually|truly|the\s+real|the\s+actual|a\s+real|a\s+human|human)\b|\breal\s+(?:person|human)\b"
+)
 
 
 class PersonaError(PodtwinError):
@@ -40,7 +47,10 @@ class Persona:
     episodes: str | None = None  # comma-separated episode selectors; None: every episode
 
     def disclosure_text(self) -> str:
-        return (self.disclosure or DEFAULT_DISCLOSURE).replace("{person}", self.person)
+        """The project's line that this is an AI and not the person, always; the creator's
+        disclosure is added to it, never put in its place."""
+        own = DEFAULT_DISCLOSURE.replace("{person}", self.person)
+        return f"{own} {self.disclosure.replace('{person}', self.person)}" if self.disclosure else own
 
     def decline_text(self) -> str:
         return (self.decline or DEFAULT_DECLINE).replace("{person}", self.person)
@@ -98,6 +108,11 @@ def validate(library, persona: Persona) -> None:
     for text, what in ((persona.disclosure, "--disclosure"), (persona.decline, "--decline")):
         if text is not None and not text.strip():
             raise PersonaError(f"{what} is empty; leave it out to keep the default")
+        if text is not None and (denial := _DENIAL.search(text)):
+            raise PersonaError(
+                f"{what} says {denial[0]!r}: a twin never claims to be the person or not to be an AI "
+                "(every reply says it is an AI twin)"
+            )
     episode_ids(library, persona)  # raises on a selector that matches nothing
 
 

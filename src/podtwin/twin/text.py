@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 
+from podtwin.search.query import MAX_QUERY_CHARS
+
 __all__ = [
     "case_counts",
     "clean_spoken",
@@ -103,11 +105,18 @@ def is_followup(question: str) -> bool:
     return bool(_PRONOUN.search(question)) and len(content) <= 2
 
 
-def resolve_followup(question: str, history: list[str]) -> str:
-    """The question to retrieve with: a follow-up carries the conversation's last question."""
+def resolve_followup(question: str, history: list[str], limit: int = MAX_QUERY_CHARS) -> str:
+    """The question to retrieve with: a follow-up carries the conversation's last question,
+    cut to its last words when the two together would pass the query limit."""
+    question = question.strip()
     if not history or not is_followup(question):
-        return question.strip()
-    return f"{history[-1].strip()} {question.strip()}"
+        return question
+    room = limit - len(question) - 1
+    earlier = " ".join(history[-1].split())
+    if len(earlier) > room:
+        earlier = earlier[len(earlier) - room :] if room > 0 else ""
+        earlier = earlier.split(" ", 1)[1] if " " in earlier else ""  # no word cut in half
+    return f"{earlier} {question}".strip()
 
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|percent|k\b|x\b|million|billion|thousand)?", re.I)

@@ -14,13 +14,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from swagger_ui_bundle import swagger_ui_path
 
-from podtwin.api.app import KEY_COOKIE
+from podtwin.api.auth import SESSION_COOKIE, session_of
 from podtwin.api.openai import reply_text
 from podtwin.api.service import Service, slug
 from podtwin.errors import PodtwinError
 from podtwin.search.query import KINDS
 from podtwin.search.query import clock as search_clock
+from podtwin.store.keys import SESSION_DAYS
 from podtwin.twin.answer import paragraphs
 
 __all__ = ["add_pages"]
@@ -63,11 +65,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     env.filters["shortened"] = shortened
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    def signed_in(request: Request) -> bool:
-        """Whether the request carries a live key (checked once per request: a check records the key's use)."""
-        if not hasattr(request.state, "signed_in"):
-            request.state.signed_in = service.verify_key(app.state.key_of(request))
-        return request.state.signed_in
+    signed_in = app.state.creator
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("private", app.state.private)
@@ -82,6 +80,15 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     # errors on pages (a person or episode not found, an unknown path) come back as a page
     app.state.error_page = lambda request, status, message: page(request, "error.html", status, message=message)
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request):
+        """The API's reference (Swagger UI over /openapi.json)."""
+        if (denied := allowed(request)) is not None:
+            return denied
+        return templates.TemplateResponse(request, "docs.html", {})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
@@ -204,24 +211,33 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.post("/creator/login", include_in_schema=False)
     def login(request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/creator"):
-        if not service.verify_key(key):
+        session = service.start_session(key)
+        if session is None:
             return page(request, "login.html", 401, next=next, error="That key is not valid.")
         target = next if re.fullmatch(r"/(?!/)[\w/\-]*", next) else "/creator"  # a path of this site, not //host
         response = RedirectResponse(target, 303)
-        response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict", max_age=30 * 86400)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",  # the scheme a trusted proxy forwarded, behind one
+            max_age=SESSION_DAYS * 86400,
+        )
         return response
 
     @app.post("/creator/logout", include_in_schema=False)
-    def logout():
+    def logout(request: Request):
+        service.end_session(session_of(request))
         response = RedirectResponse("/", 303)
-        response.delete_cookie(KEY_COOKIE)
+        response.delete_cookie(SESSION_COOKIE)
         return response
 
     @app.get("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
     def creator_person(request: Request, person: str, saved: bool = False):
         if not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
-        info = service.person(person)
+        info = service.person(person, creator=True)
         return page(
             request, "creator_person.html", person=info, recent=service.recent_questions(info["name"]), saved=saved
         )
@@ -239,7 +255,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     ):
         if not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
-        info = service.person(person)
+        info = service.person(person, creator=True)
         try:
             service.set_persona(
                 info["name"],
