@@ -110,7 +110,6 @@ SEEDS: dict[str, list[dict]] = {
         {"fingerprint": "seed-fingerprint", "epoch": 3, "matrix": b"\x01" * 16, "first_moment": b"\x02" * 16,
          "second_moment": b"\x03" * 16, "best_matrix": b"\x04" * 16, "best_recall": 0.75},
     ],
-    "sessions": [{"digest": "f" * 64, "key_id": 1, "created_at": NOW, "expires_at": "2999-01-01T00:00:00+00:00"}],
 }  # fmt: skip
 
 # tables a migration fills itself: a single row of state, compared on its own below
