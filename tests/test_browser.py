@@ -389,3 +389,24 @@ def test_creator_gives_a_turn_to_the_host_without_javascript(browser: Browser, s
             phone.close()
     finally:
         context.close()
+
+
+def test_the_api_reference_renders_from_this_site_under_its_content_security_policy(context_for, live_server) -> None:
+    """/docs is Swagger UI served by podtwin itself: Chromium renders every operation with the
+    site's Content-Security-Policy in force, asks nothing of another host, and reports no violation."""
+    context = context_for()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_server.url + "/") else elsewhere.append(r.url))
+    response = page.goto("/docs")
+    assert response is not None and "content-security-policy" in response.headers
+    expect(page.locator(".opblock").first).to_be_visible()
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/ask" in [p.replace("\u200b", "") for p in paths] and len(paths) >= 10
+    shot(page, "docs.png")
+    assert not problems, problems
+    assert not elsewhere, elsewhere

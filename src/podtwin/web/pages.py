@@ -3,6 +3,7 @@ usable without JavaScript; a little plain JS streams twin answers in (static/cha
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from itertools import groupby
 from pathlib import Path
@@ -14,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from swagger_ui_bundle import swagger_ui_path
 
 from podtwin.api.auth import SESSION_COOKIE, session_of
 from podtwin.api.openai import reply_text
@@ -28,6 +28,9 @@ from podtwin.twin.answer import paragraphs
 __all__ = ["add_pages"]
 
 HERE = Path(__file__).parent
+# Swagger UI 5 (OpenAPI 3.1), the files that fastapi-offline ships: served from this site, as
+# the pages' Content-Security-Policy allows nothing else and there may be no network
+SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
 REVIEW_PAGE = 20  # turns the speakers review shows at first
 
@@ -81,7 +84,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     # errors on pages (a person or episode not found, an unknown path) come back as a page
     app.state.error_page = lambda request, status, message: page(request, "error.html", status, message=message)
 
-    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    app.mount("/docs/assets", StaticFiles(directory=str(SWAGGER_UI)), name="docs-assets")
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request):
