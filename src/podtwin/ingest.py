@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from podtwin.clean.merge import SAME_EPISODE, SourceSentence, containment, fingerprint, merge_sentences
-from podtwin.clean.metadata import EpisodeInfo, infer_episode_info
 from podtwin.clean.segments import segments_of, tag_kinds
 from podtwin.clean.sponsors import default_sponsor_tagger
 from podtwin.errors import TranscriptError
 from podtwin.formats import parse_transcript, read_transcript
 from podtwin.formats.base import Transcript
 from podtwin.search.index import index_episode
+from podtwin.speakers.metadata import EpisodeInfo, infer_episode_info
 from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
 from podtwin.speakers.turns import TurnRow, attribute_sentences, runs
@@ -241,7 +241,8 @@ def ingest(
                 )
             }
             for show_id in sorted(shows, key=lambda x: (x is None, x or 0)):
-                reattribute_show(db, show_id)
+                for moved in reattribute_show(db, show_id)[1]:
+                    index_episode(db, moved)  # passages follow turns
             apply_corrections(db)
     return report
 

@@ -355,6 +355,7 @@ class Service:
         Turns are renumbered when the show is attributed again, so a page that listed them
         passes the turn's first sentence too: a turn that moved is refused, not mistaken.
         Returns set_turn_speaker's result with `now`, the turn that holds those words now."""
+        from podtwin.search.index import embed_missing, index_episode
         from podtwin.store.speakers import review_turns, set_turn_speaker
 
         person = " ".join(person.split())
@@ -370,10 +371,9 @@ class Service:
                         "since); pick it from the list again"
                     )
                 result = set_turn_speaker(db, episode_id, turn, person)
-            # passages of moved turns were rebuilt: their vectors, so dense search finds them
-            from podtwin.search.index import embed_missing
-
-            embed_missing(library)
+                for moved in result["moved"]:
+                    index_episode(db, moved)  # passages follow turns
+            embed_missing(library)  # the rebuilt passages' vectors, so dense search finds them
             now = self.turn_at(episode_id, before.first_sentence) if before else None
         return {**result, "now": now}
 

@@ -81,12 +81,15 @@ def set_speaker_command(
 ) -> None:
     """Say who spoke one turn of an episode. Survives re-ingest; the show's other turns and
     episodes are attributed again with it."""
+    from podtwin.search.index import index_episode
     from podtwin.store.speakers import set_turn_speaker
 
     with open_library(ctx) as library:
         with library.atomic() as db:
             episode_id = resolve_episode(library, episode)
             result = set_turn_speaker(db, episode_id, turn, person)
+            for moved in result["moved"]:
+                index_episode(db, moved)  # passages follow turns
         from podtwin.cli.ingest import build_embeddings
 
         build_embeddings(library)  # passages of moved turns were rebuilt: their vectors

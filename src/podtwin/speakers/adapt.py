@@ -119,9 +119,9 @@ def fit_host_model(
 
 
 def _prepare(transcript, sentences):
-    from podtwin.clean.metadata import infer_episode_info
     from podtwin.clean.segments import tag_kinds
     from podtwin.clean.sponsors import default_sponsor_tagger
+    from podtwin.speakers.metadata import infer_episode_info
 
     texts = [s.text for s in sentences]
     sponsor = default_sponsor_tagger().predict(texts, [s.paragraph_start for s in sentences])

@@ -64,7 +64,7 @@ def resolve_name(mention: str, people: list[str]) -> str | None:
     return None
 
 
-# An aka mention: "Michael Paulson aka ThePrimeagen" (clean.metadata reads it from the intro).
+# An aka mention: "Michael Paulson aka ThePrimeagen" (speakers.metadata reads it from the intro).
 AKA = " aka "
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podtwin.clean.metadata import EpisodeInfo
 from podtwin.speakers.attribution import default_attributor
+from podtwin.speakers.metadata import EpisodeInfo
 from podtwin.speakers.names import name_key
 
 __all__ = ["HOST_KINDS", "TurnRow", "attribute_sentences", "attribute_turns", "role_of", "runs"]

@@ -13,7 +13,7 @@ import sqlite3
 from collections import Counter
 from difflib import SequenceMatcher
 
-from podtwin.clean.metadata import host_from_show
+from podtwin.speakers.metadata import host_from_show
 from podtwin.speakers.names import name_key
 
 SAME_SHOW = 0.8

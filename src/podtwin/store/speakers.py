@@ -16,7 +16,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from podtwin.clean.metadata import EpisodeInfo
+from podtwin.speakers.metadata import EpisodeInfo
 
 __all__ = [
     "ReviewTurn",
@@ -65,16 +65,17 @@ def episode_corrections(db: sqlite3.Connection, episode_id: int) -> dict[int, st
     return out
 
 
-def reattribute_show(db: sqlite3.Connection, show_id: int | None, attributor=None) -> list[int]:
+def reattribute_show(db: sqlite3.Connection, show_id: int | None, attributor=None) -> tuple[list[int], list[int]]:
     """Attribute every unlabelled episode of a show again, together, with the creator's
-    corrections; rewrite their speakers, turns and passages. Returns the episodes rewritten."""
-    from podtwin.search.index import index_episode
+    corrections; rewrite their speakers and turns. Returns the episodes rewritten, and those
+    whose turns moved: their passages follow turns, so the caller rebuilds them
+    (search.index.index_episode, a floor above the store)."""
     from podtwin.speakers.adapt import adapt_prepared
     from podtwin.speakers.turns import runs
 
     episode_ids = unlabelled_episodes(db, show_id)
     if not episode_ids:
-        return []
+        return [], []
     prepared = []
     corrections = []
     for episode_id in episode_ids:
@@ -84,7 +85,7 @@ def reattribute_show(db: sqlite3.Connection, show_id: int | None, attributor=Non
         prepared.append(([r["text"] for r in rows], [r["kind"] for r in rows], info))
         corrections.append(episode_corrections(db, episode_id))
     whos = adapt_prepared(prepared, attributor, corrections)
-    changed = []
+    changed, moved = [], []
     for episode_id, who in zip(episode_ids, whos):
         turns = runs(who.roles, who.speakers, who.confidence, who.origin)
         old = db.execute(
@@ -106,10 +107,10 @@ def reattribute_show(db: sqlite3.Connection, show_id: int | None, attributor=Non
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             [(episode_id, k, t.first, t.last, t.role, t.speaker, t.confidence, t.origin) for k, t in enumerate(turns)],
         )
-        if bounds_moved:  # passages follow turns
-            index_episode(db, episode_id)
+        if bounds_moved:
+            moved.append(episode_id)
         changed.append(episode_id)
-    return changed
+    return changed, moved
 
 
 def review_turns(db: sqlite3.Connection, episode_id: int, limit: int | None = None) -> list[ReviewTurn]:
@@ -181,6 +182,6 @@ def set_turn_speaker(db: sqlite3.Connection, episode_id: int, turn: int, person:
     args = {"source_hash": source, "turn": turn, "first_sentence": row[0], "last_sentence": row[1], "person": name}
     record_correction(db, "set_speaker", args)
     show_id = db.execute("SELECT show_id FROM episodes WHERE id = ?", [episode_id]).fetchone()[0]
-    changed = reattribute_show(db, show_id, attributor)
+    changed, moved = reattribute_show(db, show_id, attributor)
     apply_corrections(db)
-    return {"episode_id": episode_id, "turn": turn, "person": name, "reattributed": changed}
+    return {"episode_id": episode_id, "turn": turn, "person": name, "reattributed": changed, "moved": moved}
