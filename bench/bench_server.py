@@ -86,7 +86,7 @@ import uvicorn
 
 import podtwin.search.query as query
 import podtwin.store.people as people
-from podtwin.api.app import create_app
+from podtwin.server import create_app
 from podtwin.api.service import Limits, Service
 
 db, port = sys.argv[1], int(sys.argv[2])

@@ -63,8 +63,8 @@ class LiveServer:
 
         import uvicorn
 
-        from podtwin.api.app import create_app
         from podtwin.api.service import Service
+        from podtwin.server import create_app
 
         self.db, self.key = db, key
         self.service = Service(db)

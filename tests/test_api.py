@@ -7,8 +7,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from podtwin.api.app import create_app
 from podtwin.api.service import Limits, Service
+from podtwin.server import create_app
 from podtwin.store.keys import create_key, revoke_key
 from podtwin.store.library import Library
 

@@ -21,8 +21,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from podtwin.api.app import create_app, default_workers
+from podtwin.api.app import default_workers
 from podtwin.api.service import Limits, Service
+from podtwin.server import create_app
 from podtwin.store.keys import create_key, revoke_key
 from podtwin.store.library import Library
 from podtwin.twin.generate import LLMError, chat_completion

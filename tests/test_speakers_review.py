@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from podtwin.api.app import create_app
 from podtwin.api.service import Service
 from podtwin.cli.app import app
+from podtwin.server import create_app
 from podtwin.store.library import Library
 
 GUEST = "Mark Zuckerberg"

@@ -1,8 +1,9 @@
-"""The HTTP service: the JSON API (/api), the OpenAI-compatible chat (/v1) and the web app.
+"""The HTTP API: the JSON API (/api) and the OpenAI-compatible chat (/v1), with their limits.
 
-`create_app(library)` builds one FastAPI app over one library; `podtwin serve` runs it with
-uvicorn. Reads and chat are public unless the app is private; writes (persona edits,
-uploads, speaker corrections) and the creator's reads need an API key (`podtwin keys create`).
+`create_api(library)` builds one FastAPI app over one library; podtwin.server adds the web
+app's pages, and `podtwin serve` runs the whole with uvicorn. Reads and chat are public
+unless the app is private; writes (persona edits, uploads, speaker corrections) and the
+creator's reads need an API key (`podtwin keys create`) or a signed-in session.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from podtwin.api.auth import SameOrigin, key_of, session_of
 from podtwin.api.service import Limits, NotFound, Service
 from podtwin.errors import PodtwinError
 
-__all__ = ["create_app", "default_workers"]
+__all__ = ["create_api", "default_workers"]
 
 class AskRequest(BaseModel):
     person: str = Field(min_length=1, max_length=200, description="Slug, id or name of the person")
@@ -164,7 +165,7 @@ def default_workers(llm: str | None) -> int:
     return 4 * cores if llm else cores
 
 
-def create_app(
+def create_api(
     library: str | pathlib.Path | Service,
     *,
     private: bool = False,
@@ -172,7 +173,8 @@ def create_app(
     llm: str | None = None,
     workers: int | None = None,
 ) -> FastAPI:
-    """The app over one library (a path, or a Service already open).
+    """The JSON API and the OpenAI-compatible chat over one library (a path, or a Service
+    already open); podtwin.server adds the web app's pages to it.
 
     private: reads and chat need an API key too; llm: an OpenAI-compatible endpoint that
     rewrites answers (generative mode), else answers are extractive; workers: requests
@@ -334,10 +336,8 @@ def create_app(
         return JSONResponse(app.openapi())
 
     from podtwin.api.openai import add_openai_routes
-    from podtwin.web.pages import add_pages
 
     add_openai_routes(app, service, read, llm)
-    add_pages(app, service)
     app.add_middleware(SameOrigin)
     app.add_middleware(BodyLimit, limit=limits.request_bytes)
     app.add_middleware(RateLimit, per_minute=limits.requests_per_minute)  # checked first

@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
         import uvicorn
         from threadpoolctl import threadpool_limits
 
-        from podtwin.api.app import create_app
         from podtwin.api.service import Limits, Service
         from podtwin.search.query import overlap_sides
+        from podtwin.server import create_app
 
         with open_library(ctx):  # the library must exist and open; errors are one line
             pass
