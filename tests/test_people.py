@@ -7,11 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from podtwin.cli.app import app
+from podtwin.errors import PersonNotFound
 from podtwin.formats import parse_transcript
 from podtwin.ingest import process_transcript
 from podtwin.speakers.people import aka, name_similarity, resolve_aka, resolve_name
 from podtwin.store.library import Library
-from podtwin.store.people import PersonNotFound, person_id
+from podtwin.store.people import person_id
 from podtwin.twin.persona import load_persona
 
 VOCABULARY = (

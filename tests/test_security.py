@@ -23,11 +23,12 @@ from fastapi.testclient import TestClient
 
 from podtwin.api.app import default_workers
 from podtwin.api.service import Limits, Service
+from podtwin.errors import LLMError, PersonaError
 from podtwin.server import create_app
 from podtwin.store.keys import create_key, revoke_key
 from podtwin.store.library import Library
-from podtwin.twin.generate import LLMError, chat_completion
-from podtwin.twin.persona import Persona, PersonaError, save_persona
+from podtwin.twin.generate import chat_completion
+from podtwin.twin.persona import Persona, save_persona
 
 ELON = "elon-musk"
 ANSWERED = "What do you think about the first principles approach to engineering?"

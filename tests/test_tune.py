@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from podtwin.cli.app import app
+from podtwin.errors import TuneError
 from podtwin.ingest import ingest
 from podtwin.search.index import embed_missing
 from podtwin.search.query import Filters, search, search_index
-from podtwin.search.tune import MIN_PAIRS, TuneError, adapter_for, library_pairs, tune
+from podtwin.search.tune import MIN_PAIRS, adapter_for, library_pairs, tune
 from podtwin.store.library import Library
 
 FILES = 6

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from podtwin.cli.app import app
-from podtwin.errors import PodtwinError
+from podtwin.errors import PodtwinError, TwinError
+from podtwin.lab.train_twin_calibration import best_threshold, fit_logistic
 from podtwin.store.library import Library
-from podtwin.twin.answer import TwinError, ask
-from podtwin.twin.calibrate import best_threshold, fit_logistic
+from podtwin.twin.answer import ask
 from podtwin.twin.persona import Persona, load_persona, save_persona
 from podtwin.twin.text import clean_spoken, is_followup, numbers_in, resolve_followup
 

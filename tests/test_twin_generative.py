@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from podtwin.errors import LLMError
 from podtwin.search.embed import default_embedder
 from podtwin.store.library import Library
 from podtwin.twin.answer import ask
-from podtwin.twin.generate import LLMError, chat_completion, support
+from podtwin.twin.generate import chat_completion, support
 from podtwin.twin.persona import Persona
 
 

@@ -24,10 +24,12 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podtwin.api.auth import SameOrigin, key_of, session_of
-from podtwin.api.service import Limits, NotFound, Service
+from podtwin.api.service import Limits, Service
+from podtwin.api.statuses import status_of
 from podtwin.errors import PodtwinError
 
 __all__ = ["create_api", "default_workers"]
+
 
 class AskRequest(BaseModel):
     person: str = Field(min_length=1, max_length=200, description="Slug, id or name of the person")
@@ -232,13 +234,9 @@ def create_api(
             return app.state.error_page(request, status, message)
         return JSONResponse({"error": message}, status, headers=headers)
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, e: NotFound):
-        return error(request, 404, str(e))
-
     @app.exception_handler(PodtwinError)
-    async def bad_input(request: Request, e: PodtwinError):
-        return error(request, 400, str(e))
+    async def podtwin_error(request: Request, e: PodtwinError):
+        return error(request, status_of(e), str(e))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError):

@@ -21,8 +21,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
-from podtwin.api.service import Limits, NotFound, Service, slug
-from podtwin.errors import PodtwinError
+from podtwin.api.service import Limits, Service, slug
+from podtwin.api.statuses import status_of
+from podtwin.errors import NotFound, PodtwinError
 from podtwin.search.query import clock
 
 __all__ = ["add_openai_routes", "reply_text"]
@@ -169,7 +170,7 @@ def add_openai_routes(app: FastAPI, service: Service, read: list, llm: str | Non
             try:
                 reply = answer()
             except PodtwinError as e:
-                return _error(400, str(e), "bad_question")
+                return _error(status_of(e), str(e), "bad_question")
             pieces, citations = reply_text(reply, service.episode_label)
             content = "".join(pieces)
             return {

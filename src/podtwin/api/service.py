@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import NotFound, PodtwinError
 from podtwin.search.query import library_generation
 from podtwin.speakers.names import slug
 from podtwin.store.library import Library, resolve_episode
@@ -51,10 +51,6 @@ class Limits:
     recent_questions: int = 50
 
 
-class NotFound(PodtwinError):
-    pass
-
-
 _FILE_KEYS = ("path", "source_file")
 
 
@@ -64,9 +60,7 @@ def file_names(value):
     if isinstance(value, list):
         return [file_names(v) for v in value]
     if isinstance(value, dict):
-        return {
-            k: Path(v).name if k in _FILE_KEYS and isinstance(v, str) else file_names(v) for k, v in value.items()
-        }
+        return {k: Path(v).name if k in _FILE_KEYS and isinstance(v, str) else file_names(v) for k, v in value.items()}
     return value
 
 
@@ -134,7 +128,8 @@ class Service:
 
     def person_name(self, who: str) -> str:
         """A person's canonical name from a slug, id or any spelling of the name."""
-        from podtwin.store.people import PersonNotFound, person_id
+        from podtwin.errors import PersonNotFound
+        from podtwin.store.people import person_id
 
         who = who.strip()
         for p in self.people():
@@ -266,7 +261,8 @@ class Service:
         llm: str | None = None,
     ) -> dict:
         """One reply of a twin (as `podtwin ask --json`), logged for the creator."""
-        from podtwin.twin.answer import TwinError, ask
+        from podtwin.errors import TwinError
+        from podtwin.twin.answer import ask
 
         if len(question) > self.limits.question_chars:
             raise TwinError(f"the question is {len(question)} characters; the limit is {self.limits.question_chars}")

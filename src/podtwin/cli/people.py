@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 
 from podtwin.cli.common import console, open_library, print_json
+from podtwin.errors import PersonNotFound
 from podtwin.store.library import resolve_episode
-from podtwin.store.people import PersonNotFound, people_summary, person_id, record_correction
+from podtwin.store.people import people_summary, person_id, record_correction
 
 people_app = typer.Typer(help="People in the library: hosts, guests and their aliases.", no_args_is_help=False)
 speakers_app = typer.Typer(help="Correct who said what.", no_args_is_help=True)

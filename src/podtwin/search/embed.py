@@ -1,7 +1,7 @@
 """Sentence embeddings from the retriever shipped in the repo, run on ONNX Runtime.
 
 The model is all-MiniLM-L6-v2 fine-tuned on hosts' questions and their guests' answers
-(podtwin.training.retriever, rebuilt by ``make train``), exported with mean pooling and
+(podtwin.lab.train_retriever, rebuilt by ``make train``), exported with mean pooling and
 normalisation and quantised to int8: ``models/retriever-int8.onnx`` beside the tokenizer,
 with their sha256 in ``models/models.json``. Before a file is used its checksum is checked,
 so a missing, truncated or tampered file fails loudly, naming the fix, instead of quietly
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import EmbeddingModelError
 
 __all__ = [
     "DIMENSIONS",
@@ -40,9 +40,6 @@ MAX_TOKENS = 256  # the base model's max_seq_length (sentence_bert_config.json)
 BATCH = 16  # small batches of similar length: less padding
 FIX = "restore it with `git checkout -- src/podtwin/search/models` (or reinstall podtwin) or rebuild it: `make train`"
 
-
-class EmbeddingModelError(PodtwinError):
-    pass
 
 
 def models_dir() -> Path:

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import SearchError
 from podtwin.search.dense import QuantisedVectors, top_rows
 from podtwin.search.embed import DIMENSIONS
 from podtwin.search.lexical import LexicalIndex, Phrase, tokens
@@ -61,9 +61,6 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 tokenizer splits words
 
-
-class SearchError(PodtwinError):
-    pass
 
 
 @dataclass

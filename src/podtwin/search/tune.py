@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import TuneError
 from podtwin.search.embed import DIMENSIONS, MODEL_NAME
 
 __all__ = ["MIN_PAIRS", "TuneError", "TuneResult", "adapter_for", "library_pairs", "tune"]
@@ -47,9 +47,6 @@ IDENTITY_PULL = 0.5  # weight of |W - I|^2: a small library must not drag the sp
 HELD_OUT_EVERY = 5  # every 5th episode (by id) measures, the others train
 SEED = 0
 
-
-class TuneError(PodtwinError):
-    pass
 
 
 @dataclass

@@ -10,10 +10,10 @@ import secrets
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import ApiKeyError
 
 __all__ = [
-    "KeyError_",
+    "ApiKeyError",
     "create_key",
     "end_session",
     "list_keys",
@@ -28,10 +28,6 @@ SESSION_PREFIX = "pts_"
 SESSION_DAYS = 30
 
 
-class KeyError_(PodtwinError):  # noqa: N801 - "KeyError" is a builtin
-    pass
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -44,7 +40,7 @@ def create_key(db: sqlite3.Connection, name: str) -> str:
     """A new key (returned once; only its digest is stored)."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise KeyError_("a key needs a name of 1 to 100 characters")
+        raise ApiKeyError("a key needs a name of 1 to 100 characters")
     key = PREFIX + secrets.token_urlsafe(32)
     db.execute("INSERT INTO api_keys (name, digest, created_at) VALUES (?, ?, ?)", [name, _digest(key), _now()])
     return key
@@ -113,4 +109,4 @@ def list_keys(db: sqlite3.Connection) -> list[dict]:
 def revoke_key(db: sqlite3.Connection, key_id: int) -> None:
     cur = db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [_now(), key_id])
     if cur.rowcount == 0:
-        raise KeyError_(f"no live key with id {key_id}")
+        raise ApiKeyError(f"no live key with id {key_id}")

@@ -11,16 +11,12 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import PersonNotFound
 from podtwin.speakers.names import name_key, slug
 from podtwin.speakers.people import AKA, resolve_aka, resolve_name, word_similarity
 
 # Across episodes only near-identical names are one person ("Jason Fried" is not "Jason Feifer").
 SAME_PERSON_ACROSS_EPISODES = 0.9
-
-
-class PersonNotFound(PodtwinError):
-    pass
 
 
 def rebuild_people(db: sqlite3.Connection) -> None:

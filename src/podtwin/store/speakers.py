@@ -165,7 +165,8 @@ def set_turn_speaker(db: sqlite3.Connection, episode_id: int, turn: int, person:
     the reason) for an unknown person, episode or turn; the caller's transaction then
     changes nothing. Turns are renumbered by the new attribution: `turn` in the result is
     the index the caller gave."""
-    from podtwin.store.people import PersonNotFound, apply_corrections, person_id, record_correction
+    from podtwin.errors import PersonNotFound
+    from podtwin.store.people import apply_corrections, person_id, record_correction
 
     row = db.execute(
         "SELECT first_sentence, last_sentence FROM turns WHERE episode_id = ? AND idx = ?", [episode_id, turn]

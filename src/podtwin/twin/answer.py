@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from podtwin.errors import PodtwinError
-from podtwin.search.query import Filters, SearchError, query_words, search, search_index, validate_query, word_root
+from podtwin.errors import SearchError, TwinError
+from podtwin.search.query import Filters, query_words, search, search_index, validate_query, word_root
 from podtwin.twin.persona import Persona, episode_ids, load_persona
 from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_in, resolve_followup
 
@@ -80,10 +80,6 @@ LENGTH_PRIOR = 0.15
 TARGET_WORDS = 60
 MAIN_WORDS = 90  # the main block's longest (within the persona's max_words): room for an "also"
 MIN_ALSO_WORDS = 15  # an "also" block needs this many words of the budget left
-
-
-class TwinError(PodtwinError):
-    pass
 
 
 @dataclass
@@ -309,7 +305,8 @@ def ask(
         reply.parts.append({"text": span["text"], "framing": False, "citation": i, "block": i})
     unavailable = False
     if llm:
-        from podtwin.twin.generate import LLMError, grounded_rewrite, redacted
+        from podtwin.errors import LLMError
+        from podtwin.twin.generate import grounded_rewrite, redacted
 
         try:
             rewrite = grounded_rewrite(llm, persona.person, question, [x["text"] for x in spans], embedder, llm_model)
@@ -502,7 +499,7 @@ def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
         library.db.execute(
             # only the current model's: a library embedded by an earlier model re-embeds as it goes
             f"""SELECT text_hash, vector FROM sentence_embeddings
-                WHERE model = ? AND text_hash IN ({', '.join('?' * len(unique))})""",
+                WHERE model = ? AND text_hash IN ({", ".join("?" * len(unique))})""",
             [embedder.name, *unique],
         ).fetchall()
     )

@@ -93,7 +93,7 @@ def mentions(answer: str, phrase: str) -> bool:
 def case_persona(library, case: dict):
     """The case's persona as the library stores it, with the case's off-limits topics set;
     None when the library has no such person."""
-    from podtwin.store.people import PersonNotFound
+    from podtwin.errors import PersonNotFound
     from podtwin.twin.persona import Persona, load_persona
 
     try:

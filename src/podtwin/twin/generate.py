@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import LLMError
 from podtwin.text.sentences import split_sentences
 
 __all__ = ["LLMError", "chat_completion", "grounded_rewrite", "redacted", "support"]
@@ -36,10 +36,6 @@ _STOP = frozenset(
     "which who how why its it's i'm i've don't can can't will would could should about just like really very "
     "also our out all any some more most much one get got into from than then been being because".split()
 )
-
-
-class LLMError(PodtwinError):
-    pass
 
 
 def chat_completion(url: str, messages: list[dict], *, max_tokens: int = 300, model: str | None = None) -> str:

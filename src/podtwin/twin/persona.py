@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from podtwin.errors import PodtwinError
+from podtwin.errors import PersonaError
 from podtwin.store.people import person_id
 
 __all__ = ["STYLES", "Persona", "PersonaError", "load_persona", "save_persona"]
@@ -30,10 +30,6 @@ _DENIAL = re.compile(
     r"twin|model|artificial|computer|program)\b|\b(?:i am|i'm|this is|it's|you are talking to|you're talking to)\s+"
     r"(?:really|actually|truly|the\s+real|the\s+actual|a\s+real|a\s+human|human)\b|\breal\s+(?:person|human)\b"
 )
-
-
-class PersonaError(PodtwinError):
-    pass
 
 
 @dataclass
