@@ -112,7 +112,7 @@ def build(corpus: Path, db: Path) -> dict:
 
 def serve(db: Path, n_queries: int, out_path: Path) -> None:
     """Child process: warm, then time searches in-process."""
-    from podtwin.search.evaluate import load_questions
+    from podtwin.lab.evaluate_search import load_questions
     from podtwin.search.query import Filters, resolve_filters, search
     from podtwin.store.library import Library
 
@@ -173,8 +173,8 @@ def baseline(db: Path, n_queries: int, out_path: Path) -> None:
     import numpy as np
     from rank_bm25 import BM25Okapi
 
+    from podtwin.lab.evaluate_search import _answers, _exact, _gold, hit_turn, load_questions
     from podtwin.search.embed import DIMENSIONS, default_embedder
-    from podtwin.search.evaluate import _answers, _exact, _gold, hit_turn, load_questions
     from podtwin.search.query import CANDIDATES, DEFAULT_KINDS, RRF_K, _hits
     from podtwin.store.library import Library
 

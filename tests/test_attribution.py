@@ -12,6 +12,7 @@ import pytest
 
 from podtwin.corpus import lenny_files, split
 from podtwin.formats import read_transcript
+from podtwin.lab.evaluate_speakers import change_scores, mapped_accuracy
 from podtwin.speakers.attribution import (
     DEFAULT_WEIGHTS,
     SpeakerAttributor,
@@ -19,7 +20,6 @@ from podtwin.speakers.attribution import (
     default_attributor,
     encode_sentences,
 )
-from podtwin.speakers.evaluate import change_scores, mapped_accuracy
 from podtwin.text.sentences import split_sentences
 
 
@@ -78,7 +78,7 @@ def test_numpy_inference_matches_the_torch_network(measure_paths):
     """The exported int8 network computes what the torch network it came from computes."""
     import torch
 
-    from podtwin.speakers import train_attribution as T
+    from podtwin.lab import train_attribution as T
 
     torch.manual_seed(1)
     net = T.make_model().eval()

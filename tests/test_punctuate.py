@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from podtwin.corpus import lenny_files, split
-from podtwin.text.evaluate import label_paragraph, lenny_paragraphs, load_lenny_sentences, score
+from podtwin.lab.evaluate_sentences import label_paragraph, lenny_paragraphs, load_lenny_sentences, score
 from podtwin.text.punctuate import DEFAULT_WEIGHTS, Punctuator, default_punctuator, normalise_word
 
 

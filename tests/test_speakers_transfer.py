@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from podtwin.clean.metadata import EpisodeInfo
 from podtwin.corpus import lex_labelled_files
-from podtwin.speakers.calibration import default_calibration
-from podtwin.speakers.evaluate import (
+from podtwin.lab.evaluate_speakers import (
     best_mapping,
     evaluate_shows,
     load_show,
     reliability,
     simulate_corrections,
 )
+from podtwin.speakers.calibration import default_calibration
+from podtwin.speakers.metadata import EpisodeInfo
 from podtwin.speakers.turns import attribute_sentences, runs
 from podtwin.store.library import Library
 
@@ -199,10 +199,10 @@ def test_a_guest_twin_never_quotes_the_hosts_question_back(lex_labelled, tmp_pat
     import re
 
     from podtwin.ingest import ingest
+    from podtwin.lab.evaluate_purity import episode_guest, host_questions, true_turns
+    from podtwin.lab.evaluate_speakers import show_hosts, strip_labelled
     from podtwin.search.index import embed_missing
-    from podtwin.speakers.evaluate import show_hosts, strip_labelled
     from podtwin.twin.answer import ask
-    from podtwin.twin.evaluate_purity import episode_guest, host_questions, true_turns
 
     source = next(f for f in lex_labelled if f.name.startswith("463-"))
     lt = strip_labelled(source)
@@ -242,8 +242,8 @@ def test_an_unnamed_guest_is_named_for_the_purity_evaluation(corpus, tmp_path):
     `eval purity` names the guest-role turns, as the creator would, and leaves who said what
     as the model found it."""
     from podtwin.ingest import ingest
-    from podtwin.speakers.evaluate import strip_labelled
-    from podtwin.twin.evaluate_purity import episode_guest, name_guest
+    from podtwin.lab.evaluate_purity import episode_guest, name_guest
+    from podtwin.lab.evaluate_speakers import strip_labelled
 
     source = corpus / "shows" / "stephan-livera-podcast" / "2019-10-29-jack-mallers.txt"
     folder = tmp_path / "show"

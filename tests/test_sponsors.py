@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from podtwin.clean.evaluate_sponsors import (
+from podtwin.clean.sponsors import DEFAULT_WEIGHTS, SponsorTagger, default_sponsor_tagger
+from podtwin.corpus import corpus_dir, lenny_files, split
+from podtwin.lab.evaluate_sponsors import (
     keyword_baseline,
     load_lenny_sponsor_truth,
     parse_lenny_paragraphs,
 )
-from podtwin.clean.sponsors import DEFAULT_WEIGHTS, SponsorTagger, default_sponsor_tagger
-from podtwin.corpus import corpus_dir, lenny_files, split
 from podtwin.text.sentences import split_sentences
 
 LEX_FILE = "002_d23df86fad9ea286.txt"

@@ -1,4 +1,4 @@
-"""Training data and export of the retriever and re-ranker (podtwin.training).
+"""Training data and export of the retriever and re-ranker (podtwin.lab).
 
 The pairs need only the corpus; the export tests need the train extra (torch), so they are
 marked `train` and run by `make train`, after it rebuilds the models.
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from podtwin.corpus import corpus_dir, labelled_shows, split
-from podtwin.training.pairs import LEFT_OUT, episode_pairs, measure_files, training_shows, window
+from podtwin.lab.retriever_pairs import LEFT_OUT, episode_pairs, measure_files, training_shows, window
 
 
 def test_training_never_reads_measured_or_left_out_files():
@@ -28,7 +28,7 @@ def test_training_never_reads_measured_or_left_out_files():
 
 
 def test_pairs_are_a_hosts_question_and_the_guests_answer():
-    from podtwin.speakers.evaluate import show_hosts
+    from podtwin.lab.evaluate_speakers import show_hosts
 
     files = sorted((corpus_dir() / "lenny").glob("*.md"))
     lenny = files[0]
@@ -45,7 +45,7 @@ def test_pairs_are_a_hosts_question_and_the_guests_answer():
 
 
 def test_the_retriever_never_trains_on_the_held_out_or_re_ranker_pairs():
-    from podtwin.training.retriever import HELD_OUT, RERANKER_FROM, retriever_pairs
+    from podtwin.lab.train_retriever import HELD_OUT, RERANKER_FROM, retriever_pairs
 
     pairs = list(range(9000))  # stand-ins: the split is by position in the shuffled list
     used = set(retriever_pairs(pairs))
@@ -65,9 +65,9 @@ def test_the_exported_retriever_is_the_torch_model(tmp_path):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
+    from podtwin.lab.export_onnx import export_embedder
+    from podtwin.lab.train_retriever import base_model_dir
     from podtwin.search.embed import Embedder
-    from podtwin.training.export import export_embedder
-    from podtwin.training.retriever import base_model_dir
 
     export_embedder(base_model_dir(), target=tmp_path)
     assert (tmp_path / "retriever-int8.onnx").stat().st_size < 30 * 2**20
@@ -101,9 +101,9 @@ def test_the_shipped_retriever_beats_its_base_on_held_out_pairs(tmp_path):
     finds the answer more often than the model it started from (both as int8 ONNX)."""
     import json
 
-    from podtwin.training.export import export_embedder
-    from podtwin.training.pairs import Pair
-    from podtwin.training.retriever import base_model_dir, evaluate_held_out
+    from podtwin.lab.export_onnx import export_embedder
+    from podtwin.lab.retriever_pairs import Pair
+    from podtwin.lab.train_retriever import base_model_dir, evaluate_held_out
 
     cache = Path("build/retriever/pairs.jsonl")
     pairs = [Pair(**{**d, "negatives": tuple(d["negatives"])}) for d in map(json.loads, cache.open())]
@@ -112,9 +112,10 @@ def test_the_shipped_retriever_beats_its_base_on_held_out_pairs(tmp_path):
     assert shipped["recall@5"] > base["recall@5"] + 0.03, (base, shipped)
 
 
-def test_the_runtime_needs_neither_torch_nor_the_training_package():
+def test_the_runtime_needs_neither_torch_nor_the_lab_package():
     """Running, serving and testing load the shipped ONNX files only: no torch, no transformers,
-    and no module of podtwin.training (which needs the train extra)."""
+    and no module of podtwin.lab (training, which needs the train extra, and evaluation). Only
+    the CLI's commands import it, inside the command."""
     import subprocess
     import sys
 
@@ -125,14 +126,15 @@ def test_the_runtime_needs_neither_torch_nor_the_training_package():
         "from podtwin.search.rerank import default_reranker\n"
         "default_embedder().embed(['a question']); default_reranker().scores('a question', ['an answer'])\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'sentence_transformers')\n"
-        "       or m.startswith('podtwin.training')]\n"
+        "       or m.startswith('podtwin.lab')]\n"
         "print(bad)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
     root = Path(__file__).resolve().parents[1] / "src" / "podtwin"
     for f in root.rglob("*.py"):
-        if "training" in f.relative_to(root).parts:
+        if f.relative_to(root).parts[0] in ("lab", "cli"):
             continue
         text = f.read_text()
-        assert "from podtwin.training" not in text and "import podtwin.training" not in text, f
+        assert "from podtwin.lab" not in text and "import podtwin.lab" not in text, f
+        assert "from podtwin import lab" not in text, f

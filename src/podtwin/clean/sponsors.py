@@ -1,7 +1,7 @@
 """Which sentences of a transcript are sponsor reads (ads read by the host).
 
-Model (trained by :mod:`podtwin.clean.train_sponsors` on the labelled Lenny train split; ground-truth
-rule in :mod:`podtwin.clean.evaluate_sponsors`):
+Model (trained by :mod:`podtwin.lab.train_sponsors` on the labelled Lenny train split; ground-truth
+rule in :mod:`podtwin.lab.evaluate_sponsors`):
 
 1. *Sentence scorer*: logistic regression over word unigrams and bigrams (including a
    sentence-start marker), sentence-length bins and relative-position bins. Text is normalised so

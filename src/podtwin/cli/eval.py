@@ -53,7 +53,7 @@ def eval_sentences(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Sentence-boundary F1 of the punctuator on labelled text stripped of punctuation and casing."""
-    from podtwin.text.evaluate import evaluate_sentence_boundaries
+    from podtwin.lab.evaluate_sentences import evaluate_sentence_boundaries
 
     files = _paths(paths, part)
     result = evaluate_sentence_boundaries(files)
@@ -79,7 +79,7 @@ def eval_sponsors(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Sponsor-read tagging precision/recall/F1, with and without paragraph breaks."""
-    from podtwin.clean.evaluate_sponsors import evaluate_sponsor_tagging
+    from podtwin.lab.evaluate_sponsors import evaluate_sponsor_tagging
 
     files = _paths(paths, part)
     result = evaluate_sponsor_tagging(files)
@@ -128,8 +128,8 @@ def eval_speakers(
     mapping of speakers, turn-change F1, the host's true and predicted share of words, and
     the number of speakers."""
     from podtwin.corpus import labelled_shows, lex_labelled_files
+    from podtwin.lab.evaluate_speakers import evaluate_shows
     from podtwin.speakers.attribution import SpeakerAttributor
-    from podtwin.speakers.evaluate import evaluate_shows
 
     if paths:
         shows = _labelled_paths(paths)
@@ -143,7 +143,7 @@ def eval_speakers(
     conditions = (True,) if unpunctuated and not punctuated else (False,) if punctuated else (False, True)
     if leave_one_out:
         from podtwin.corpus import show_group
-        from podtwin.speakers.train_calibration import fold_model
+        from podtwin.lab.train_speaker_calibration import fold_model
 
         result = {}
         for group in sorted({show_group(s) for s in shows if s != "lex-labelled"}):
@@ -219,8 +219,8 @@ def eval_corrections(
     Default: every show's measure split, attributed by the model trained without its group
     (lex-labelled by the shipped model)."""
     from podtwin.corpus import labelled_shows, lex_labelled_files, show_group
-    from podtwin.speakers.evaluate import _retry_punctuator, load_show, simulate_corrections
-    from podtwin.speakers.train_calibration import fold_model
+    from podtwin.lab.evaluate_speakers import _retry_punctuator, load_show, simulate_corrections
+    from podtwin.lab.train_speaker_calibration import fold_model
 
     counts = counts or [0, 10, 30]
     if paths:
@@ -265,7 +265,7 @@ def eval_purity(
     """True purity of guest twins: labelled episodes ingested unlabelled, each guest's twin
     asked the host's real questions; every quoted word checked against the labels."""
     from podtwin.corpus import lex_labelled_files
-    from podtwin.twin.evaluate_purity import evaluate_purity
+    from podtwin.lab.evaluate_purity import evaluate_purity
 
     shows = _labelled_paths(paths or [])
     if not paths and lex_labelled_files():
@@ -287,7 +287,9 @@ def eval_purity(
 @app.command("search")
 def eval_search(
     ctx: typer.Context,
-    questions: Annotated[list[Path], typer.Argument(help="Question files (JSON Lines, see podtwin.search.evaluate).")],
+    questions: Annotated[
+        list[Path], typer.Argument(help="Question files (JSON Lines, see podtwin.lab.evaluate_search).")
+    ],
     split_name: Annotated[
         str | None, typer.Option("--split", help="Only questions of this split (tune or measure).")
     ] = None,
@@ -295,7 +297,7 @@ def eval_search(
 ) -> None:
     """Retrieval recall@1, recall@5 and MRR@10 for lexical, dense and hybrid search."""
     from podtwin.cli.common import open_library
-    from podtwin.search.evaluate import evaluate_search, load_questions
+    from podtwin.lab.evaluate_search import evaluate_search, load_questions
 
     with open_library(ctx) as library:
         qs = [q for path in questions for q in load_questions(path, split_name)]
@@ -336,8 +338,8 @@ def eval_twin(
     """Twin answers: hit rate, abstention, false premises, policy declines, citation purity, groundedness."""
     from podtwin.cli.common import open_library, reported_errors
     from podtwin.corpus import corpus_dir
+    from podtwin.lab.evaluate_twin import evaluate_twin
     from podtwin.twin.cases import load_cases
-    from podtwin.twin.evaluate import evaluate_twin
 
     with reported_errors():
         loaded = load_cases(cases, split_name)

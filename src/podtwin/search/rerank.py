@@ -1,7 +1,7 @@
 """A cross-encoder that re-scores the fused candidates: the question and each passage read together.
 
 Trained from the same base as the retriever on the same question -> answer pairs
-(podtwin.training.retriever), shipped as ``models/reranker-int8.onnx`` and checked by its
+(podtwin.lab.train_retriever), shipped as ``models/reranker-int8.onnx`` and checked by its
 sha256 like the embedder. Reading the pair together lets it see that a passage *answers*
 the question, where the embedding only sees that both are about the same thing; it costs
 one model run per candidate, so it scores the top RERANK_DEPTH of the fused ranking only.

@@ -15,7 +15,7 @@ A two-state hidden Markov decoding turns those into roles: forward-backward give
 sentence's posterior P(host), Viterbi the most likely role sequence; turns are its runs,
 with the mean posterior of their role as confidence.
 
-Trained by podtwin.speakers.train_attribution (torch); runtime is numpy only. Features
+Trained by podtwin.lab.train_attribution (torch); runtime is numpy only. Features
 are hashed with a stable hash (crc32), so the packaged weights work in any process.
 Names are not features: training replaced the host's and guests' names with a
 placeholder; callers that know the names pass them (``names=``) to get the same

@@ -2,7 +2,7 @@
 
 The speaker model's raw P(its speaker is right) is mapped through an isotonic fit made on
 shows the model never saw (each show group's train files, attributed by a model trained
-without that group; see podtwin.speakers.train_calibration). The threshold is the lowest
+without that group; see podtwin.lab.train_speaker_calibration). The threshold is the lowest
 calibrated confidence at which, on those same out-of-show predictions, no more than
 1 % of the words quoted at or above it belong to someone else. Both ship in
 ``speaker_calibration.json`` beside the model.

@@ -5,7 +5,7 @@ all; the rule-based splitter in podtwin.text.sentences cannot cut those. This mo
 holds the runtime side of a small trained tagger: for each word it says whether a
 sentence ends after it, and whether that sentence is a question.
 
-The model (trained by podtwin.text.train_punctuator on the lenny train split) is a
+The model (trained by podtwin.lab.train_punctuator on the lenny train split) is a
 word embedding followed by a stack of dilated 1-d convolutions (residual, ReLU) and
 a per-word softmax over {"", ".", "?"}; each prediction sees about 17 words either
 side. Inference is pure numpy and almost all of it is large matrix products, so it

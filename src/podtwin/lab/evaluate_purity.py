@@ -78,9 +78,9 @@ def host_questions(turns: list[Turn], hosts: set[str], k: int = QUESTIONS_PER_EP
 def evaluate_purity(shows: dict[str, list[Path]], unpunctuated: bool = False, log=None) -> dict:
     """Per show and overall: purity of quoted words, hit rate, abstentions."""
     from podtwin.ingest import ingest
+    from podtwin.lab.evaluate_speakers import show_hosts, strip_labelled
     from podtwin.search.embed import default_embedder
     from podtwin.search.index import embed_missing
-    from podtwin.speakers.evaluate import show_hosts, strip_labelled
     from podtwin.store.library import Library
     from podtwin.store.people import PersonNotFound, person_id
     from podtwin.twin.answer import TwinError, ask

@@ -9,7 +9,7 @@
 * when a question touches an off-limits topic by meaning: the cosine between question and
   topic at which tune "off_limits" probes are best told from "allowed" ones.
 
-    python -m podtwin.twin.calibrate --db corpus.db [--out PATH] eval/twin/*.jsonl
+    python -m podtwin.lab.train_twin_calibration --db corpus.db [--out PATH] eval/twin/*.jsonl
 
 The library must hold the whole corpus (the cases cite it).
 """

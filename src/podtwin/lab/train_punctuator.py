@@ -1,6 +1,6 @@
 """Train the sentence-boundary / question-mark model (podtwin.text.punctuate).
 
-    python -m podtwin.text.train_punctuator [--out PATH] [--epochs N]
+    python -m podtwin.lab.train_punctuator [--out PATH] [--epochs N]
 
 Reads only the lenny TRAIN split (podtwin.corpus.split). Every VAL_EVERY-th train
 file (by sorted name) is held out for validation: early figures, the boundary
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.corpus import lenny_files, split
-from podtwin.text.evaluate import load_lenny_words, score
+from podtwin.lab.evaluate_sentences import load_lenny_words, score
 from podtwin.text.punctuate import DEFAULT_WEIGHTS, LABELS, N_RESERVED, OOV_BUCKETS, Punctuator, encode
 
 SEED = 1234

@@ -20,7 +20,7 @@ Figures (word level, summed over files):
 * the same figures for two baselines: every word is the guest's; a sentence that ends
   in "?" is the host's, every other sentence the guest's.
 
-    python -m podtwin.speakers.evaluate [--unpunctuated] [--part measure|train]
+    python -m podtwin.lab.evaluate_speakers [--unpunctuated] [--part measure|train]
 """
 
 from __future__ import annotations
@@ -255,9 +255,9 @@ def unlabelled_speakers(transcript, sentences, attributor=None, host_bias=None, 
     """(info, kinds, SentenceSpeakers) as ingest makes them for an unlabelled file: intros,
     sponsor reads and sign-offs are the host's by structure; the model attributes the rest,
     with the host's and guests' names as the text itself gives them."""
-    from podtwin.clean.metadata import infer_episode_info
     from podtwin.clean.segments import tag_kinds
     from podtwin.clean.sponsors import default_sponsor_tagger
+    from podtwin.speakers.metadata import infer_episode_info
     from podtwin.speakers.turns import attribute_sentences
 
     texts = [s.text for s in sentences]

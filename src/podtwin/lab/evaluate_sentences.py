@@ -10,7 +10,7 @@ Evaluation strips each file to one long run of lowercase words (no punctuation, 
 turn breaks), has the punctuator predict boundaries, and scores them per position.
 The last word of a file is not scored (a boundary there is free).
 
-    python -m podtwin.text.evaluate            # measure split
+    python -m podtwin.lab.evaluate_sentences  # measure split
 """
 
 from __future__ import annotations

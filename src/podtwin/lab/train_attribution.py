@@ -1,7 +1,7 @@
 """Train the speaker attributor on many shows: the train split of lenny/ and of every
 show in shows/ (never a measure file, never lex-labelled/).
 
-Every train file is reduced to plain text exactly as `podtwin.speakers.evaluate` does
+Every train file is reduced to plain text exactly as `podtwin.lab.evaluate_speakers` does
 (labels and timestamps stripped; a second copy also stripped of punctuation and
 casing), segmented by the real pipeline (the punctuator restores sentences in the
 unpunctuated copy), and each sentence gets its words' majority label. A show's "host"
@@ -26,7 +26,7 @@ are inserted into the training conversations at random, one per 25 seams inside 
 `--leave-out SHOW` leaves the show's group out (the Changelog shows are one group: they
 share hosts), for the leave-one-show-out table and the calibration's folds.
 
-    python -m podtwin.speakers.train_attribution [--out PATH] [--leave-out SHOW] [--validate]
+    python -m podtwin.lab.train_attribution [--out PATH] [--leave-out SHOW] [--validate]
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.corpus import labelled_shows, show_group, split
+from podtwin.lab.evaluate_speakers import _retry_punctuator, labelled_sentences, show_hosts, strip_labelled
 from podtwin.speakers import attribution as A
-from podtwin.speakers.evaluate import _retry_punctuator, labelled_sentences, show_hosts, strip_labelled
 
 EMIT_DIM = 1 << 16  # rows of the sentence-feature table
 SEAM_DIM = 1 << 16  # rows of the seam-feature table

@@ -59,7 +59,7 @@ weighted by word count) for three conditions:
 and for a keyword baseline: a sentence is sponsor iff it contains "brought to you by" or
 "sponsored by". Run::
 
-    python -m podtwin.clean.evaluate_sponsors            # measure split
+    python -m podtwin.lab.evaluate_sponsors  # measure split
 """
 
 from __future__ import annotations

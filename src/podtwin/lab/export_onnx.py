@@ -94,7 +94,7 @@ def reranker_graph(model_dir: Path, out: Path) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from podtwin.training.retriever import CrossScorer
+    from podtwin.lab.train_retriever import CrossScorer
 
     model = CrossScorer.load(model_dir)
     tok = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)

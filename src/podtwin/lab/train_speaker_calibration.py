@@ -14,7 +14,7 @@ right, words). Then:
 
 Measure files and lex-labelled are never read here.
 
-    python -m podtwin.speakers.train_calibration [--epochs N] [--out PATH]
+    python -m podtwin.lab.train_speaker_calibration [--epochs N] [--out PATH]
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.corpus import labelled_shows, show_group, split
-from podtwin.speakers.attribution import DEFAULT_WEIGHTS, SpeakerAttributor
-from podtwin.speakers.calibration import DEFAULT_PATH, Calibration
-from podtwin.speakers.evaluate import (
+from podtwin.lab.evaluate_speakers import (
     _retry_punctuator,
     attribute_show,
     load_show,
@@ -37,6 +35,8 @@ from podtwin.speakers.evaluate import (
     sentence_outcomes,
     show_hosts,
 )
+from podtwin.speakers.attribution import DEFAULT_WEIGHTS, SpeakerAttributor
+from podtwin.speakers.calibration import DEFAULT_PATH, Calibration
 
 A_DEFAULT = DEFAULT_WEIGHTS
 MAX_WRONG = 0.01
@@ -102,7 +102,7 @@ def set_decoder(weights: Path, scale: float, bias: float) -> None:
 
 def fold_model(group: str, epochs: int | None = None, log=print) -> SpeakerAttributor:
     """The model trained without a show group (cached under FOLD_DIR; trained if missing)."""
-    from podtwin.speakers import train_attribution
+    from podtwin.lab import train_attribution
 
     weights = FOLD_DIR / f"without-{group}.npz"
     if not weights.exists():
@@ -177,8 +177,8 @@ def choose_decoder(epochs: int | None = None, log=print) -> tuple[tuple[float, f
     """The decoder (how far P(host) is trusted, the bias on P(change)) that attributes
     left-out shows best: each group's train files with the model trained without that
     group; mean over groups of the word-weighted role accuracy (host against the rest)."""
+    from podtwin.lab import train_attribution as T
     from podtwin.speakers import attribution as A
-    from podtwin.speakers import train_attribution as T
 
     shows = labelled_shows()
     groups = sorted({show_group(s) for s in shows})

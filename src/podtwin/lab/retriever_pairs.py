@@ -80,8 +80,8 @@ def question_of(turn: str) -> str | None:
 
 
 def episode_pairs(path: Path, hosts: set[str], show: str, max_negatives: int = 3, rng=None) -> list[Pair]:
-    from podtwin.speakers.evaluate import strip_labelled
-    from podtwin.twin.evaluate_purity import true_turns
+    from podtwin.lab.evaluate_purity import true_turns
+    from podtwin.lab.evaluate_speakers import strip_labelled
 
     rng = rng or random.Random(0)
     turns = true_turns(strip_labelled(path))
@@ -128,7 +128,7 @@ def training_shows(left_out: tuple[str, ...] = LEFT_OUT) -> dict[str, list[Path]
 def training_pairs(shows: dict[str, list[Path]], per_show: int | None = None, seed: int = 0) -> list[Pair]:
     """Pairs of every file of the shows; at most per_show of each show (sampled), so one big
     show does not drown the others."""
-    from podtwin.speakers.evaluate import show_hosts
+    from podtwin.lab.evaluate_speakers import show_hosts
 
     rng = random.Random(seed)
     out: list[Pair] = []
