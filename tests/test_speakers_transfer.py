@@ -255,8 +255,12 @@ def test_an_unnamed_guest_is_named_for_the_purity_evaluation(corpus, tmp_path):
         assert roles.get("guest") and episode_guest(library.db, source.name) is None
         assert name_guest(library, source.name, "Jack Mallers") == "Jack Mallers"
         named = dict(library.db.execute("SELECT role, count(*) FROM sentences GROUP BY role"))
-        assert library.db.execute(
-            "SELECT count(*) FROM sentences WHERE speaker = 'Jack Mallers' AND role = 'guest'"
-        ).fetchone()[0] == roles["guest"] == named["guest"]
+        assert (
+            library.db.execute(
+                "SELECT count(*) FROM sentences WHERE speaker = 'Jack Mallers' AND role = 'guest'"
+            ).fetchone()[0]
+            == roles["guest"]
+            == named["guest"]
+        )
         assert episode_guest(library.db, source.name) == "Jack Mallers"
         assert name_guest(library, source.name, "Someone Else") is None  # named once only

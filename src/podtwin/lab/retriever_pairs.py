@@ -85,9 +85,7 @@ def episode_pairs(path: Path, hosts: set[str], show: str, max_negatives: int = 3
 
     rng = rng or random.Random(0)
     turns = true_turns(strip_labelled(path))
-    answers = [
-        i for i, t in enumerate(turns) if t.speaker not in hosts and len(t.text.split()) >= MIN_ANSWER_WORDS
-    ]
+    answers = [i for i, t in enumerate(turns) if t.speaker not in hosts and len(t.text.split()) >= MIN_ANSWER_WORDS]
     out = []
     for i in answers:
         if i == 0 or turns[i - 1].speaker not in hosts:

@@ -100,8 +100,16 @@ def retriever_pairs(pairs: list) -> list:
     return pairs[:RERANKER_FROM] + pairs[HELD_OUT.stop :]
 
 
-def train_embedder(pairs: list[Pair], out: Path, batch: int = 32, lr: float = 3e-5, threads: int | None = None,
-                   frozen_layers: int = 0, dropout: bool = True, log=print) -> Path:
+def train_embedder(
+    pairs: list[Pair],
+    out: Path,
+    batch: int = 32,
+    lr: float = 3e-5,
+    threads: int | None = None,
+    frozen_layers: int = 0,
+    dropout: bool = True,
+    log=print,
+) -> Path:
     """Fine-tune the bi-encoder; saves a transformers model folder at out. The faster recipe,
     frozen_layers=3 and no dropout (a quarter of each step), trains 2.2 times as many pairs
     an hour; on 7,680 pairs it gave the same held-out figures as the shipped model's 1,600
@@ -206,9 +214,19 @@ class CrossScorer:
         return model.eval()
 
 
-def train_reranker(pairs: list[Pair], out: Path, init: Path | None = None, batch: int = 8, lr: float = 1e-4,
-                   head_lr: float = 2e-3, negatives: int = 2, threads: int | None = None,
-                   frozen_layers: int = 0, dropout: bool = True, log=print) -> Path:
+def train_reranker(
+    pairs: list[Pair],
+    out: Path,
+    init: Path | None = None,
+    batch: int = 8,
+    lr: float = 1e-4,
+    head_lr: float = 2e-3,
+    negatives: int = 2,
+    threads: int | None = None,
+    frozen_layers: int = 0,
+    dropout: bool = True,
+    log=print,
+) -> Path:
     """Train the cross-encoder (question, passage) -> relevance logit from `init` (the
     fine-tuned retriever, which already places answers near their questions); saves at out."""
     torch = _torch_setup(threads)
@@ -277,8 +295,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(pairs)} pairs from {len({p.file for p in pairs})} files of {len({p.show for p in pairs})} shows")
     if args.only in (None, "embedder"):
         d = train_embedder(
-            retriever_pairs(pairs)[: args.pairs], args.work / "embedder", threads=args.threads,
-            frozen_layers=args.frozen_layers, dropout=not args.no_dropout,
+            retriever_pairs(pairs)[: args.pairs],
+            args.work / "embedder",
+            threads=args.threads,
+            frozen_layers=args.frozen_layers,
+            dropout=not args.no_dropout,
         )
         from podtwin.lab.export_onnx import export_embedder
 
@@ -288,8 +309,12 @@ def main(argv: list[str] | None = None) -> None:
         used = pairs[RERANKER_FROM : RERANKER_FROM + args.reranker_pairs]
         tuned = args.work / "embedder"
         d = train_reranker(
-            used, args.work / "reranker", init=tuned if tuned.is_dir() else None, threads=args.threads,
-            frozen_layers=args.frozen_layers, dropout=not args.no_dropout,
+            used,
+            args.work / "reranker",
+            init=tuned if tuned.is_dir() else None,
+            threads=args.threads,
+            frozen_layers=args.frozen_layers,
+            dropout=not args.no_dropout,
         )
         from podtwin.lab.export_onnx import export_reranker
 
