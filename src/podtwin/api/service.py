@@ -8,13 +8,11 @@ loaded once per library generation (search.query.library_generation).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +153,7 @@ class Service:
 
         from podtwin.search.lexical import tokens
         from podtwin.search.query import STOPWORDS, Filters, search_index
+        from podtwin.store.people import spoken_texts
 
         with self.library() as library:
             index = search_index(library)
@@ -176,7 +175,7 @@ class Service:
             score = tf * idf**2  # idf squared: distinctive words over merely frequent ones
             words = Counter(
                 w
-                for (text,) in library.db.execute("SELECT text FROM sentences WHERE speaker = ?", [name])
+                for text in spoken_texts(library.db, name)
                 for w in _WORD.findall(text.lower())
                 if len(w) >= 4 and w not in STOPWORDS and w not in FILLER
             )
@@ -262,6 +261,7 @@ class Service:
     ) -> dict:
         """One reply of a twin (as `podtwin ask --json`), logged for the creator."""
         from podtwin.errors import TwinError
+        from podtwin.store.questions import log_question
         from podtwin.twin.answer import ask
 
         if len(question) > self.limits.question_chars:
@@ -277,25 +277,16 @@ class Service:
             reply = ask(library, name, question, history=history, embedder=self.embedder, llm=llm).as_json()
             reply = file_names(reply)
             with library.atomic() as db:
-                db.execute(
-                    "INSERT INTO questions (person, question, reply, channel, asked_at) VALUES (?, ?, ?, ?, ?)",
-                    [name, question, json.dumps(reply), channel, datetime.now(UTC).isoformat(timespec="seconds")],
-                )
+                log_question(db, name, question, reply, channel)
         return reply
 
     def recent_questions(self, person: str | None = None, limit: int | None = None) -> list[dict]:
+        from podtwin.store.questions import recent_questions
+
         limit = min(limit or self.limits.recent_questions, self.limits.recent_questions)
         name = self.person_name(person) if person else None
         with self.library() as library:
-            rows = library.db.execute(
-                """SELECT id, person, question, reply, channel, asked_at FROM questions
-                   WHERE ? IS NULL OR person = ? ORDER BY id DESC LIMIT ?""",
-                [name, name, limit],
-            ).fetchall()
-        return [
-            {"id": r[0], "person": r[1], "question": r[2], "reply": json.loads(r[3]), "channel": r[4], "asked_at": r[5]}
-            for r in rows
-        ]
+            return recent_questions(library.db, name, limit)
 
     def persona(self, person: str, *, creator: bool = False) -> dict:
         """A twin's bounds; off-limits topics only for the creator (a list of them tells anyone

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from podtwin.errors import PersonNotFound
@@ -266,3 +267,14 @@ def people_summary(db: sqlite3.Connection) -> list[dict]:
             }
         )
     return out
+
+
+def all_names(db: sqlite3.Connection) -> list[str]:
+    """Every person's name and every spelling of it (aliases)."""
+    return [n for (n,) in db.execute("SELECT name FROM people UNION SELECT alias FROM aliases") if n]
+
+
+def spoken_texts(db: sqlite3.Connection, person: str) -> Iterator[str]:
+    """The text of every sentence a person said (canonical name), in no particular order."""
+    for (text,) in db.execute("SELECT text FROM sentences WHERE speaker = ?", [person]):
+        yield text

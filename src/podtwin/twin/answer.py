@@ -42,6 +42,15 @@ import numpy as np
 
 from podtwin.errors import SearchError, TwinError
 from podtwin.search.query import Filters, query_words, search, search_index, validate_query, word_root
+from podtwin.store.people import all_names
+from podtwin.store.sentences import (
+    cached_sentence_vectors,
+    keep_sentence_vectors,
+    sentence_rows,
+    source_hash,
+    source_slice,
+    source_text,
+)
 from podtwin.twin.persona import Persona, episode_ids, load_persona
 from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_in, resolve_followup
 
@@ -495,14 +504,7 @@ def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
 
     hashes = [text_hash(t) for t in texts]
     unique = list(dict.fromkeys(hashes))
-    found: dict[str, bytes] = dict(
-        library.db.execute(
-            # only the current model's: a library embedded by an earlier model re-embeds as it goes
-            f"""SELECT text_hash, vector FROM sentence_embeddings
-                WHERE model = ? AND text_hash IN ({", ".join("?" * len(unique))})""",
-            [embedder.name, *unique],
-        ).fetchall()
-    )
+    found = cached_sentence_vectors(library.db, embedder.name, unique)
     todo = [h for h in unique if h not in found]
     if todo:
         text_of = dict(zip(hashes, texts))
@@ -510,10 +512,7 @@ def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
         found.update((h, v.tobytes()) for h, v in zip(todo, fresh))
         try:
             with library.atomic() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO sentence_embeddings (text_hash, model, vector) VALUES (?, ?, ?)",
-                    [(h, embedder.name, found[h]) for h in todo],
-                )
+                keep_sentence_vectors(db, embedder.name, [(h, found[h]) for h in todo])
         except sqlite3.OperationalError:
             pass  # a read-only library: the vectors are used, just not kept
     blob = b"".join(found[h] for h in hashes)
@@ -621,15 +620,7 @@ class _Row:
 
 
 def _sentence_rows(db, episode_id: int, first: int, last: int) -> list[_Row]:
-    rows = db.execute(
-        """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path,
-                  coalesce(s.speaker_confidence, 1.0), coalesce(t.origin = 'model', 0), s.kind, s.turn
-           FROM sentences s JOIN sources so ON so.id = s.source_id
-           LEFT JOIN turns t ON t.episode_id = s.episode_id AND t.idx = s.turn
-           WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",
-        [episode_id, first, last],
-    ).fetchall()
-    return [_Row(*r[:9], bool(r[9]), *r[10:]) for r in rows]
+    return [_Row(*r[:9], bool(r[9]), *r[10:]) for r in sentence_rows(db, episode_id, first, last)]
 
 
 class _Gate:
@@ -689,8 +680,8 @@ class _Gate:
     def keep(self) -> frozenset[str]:
         """Lower-case words of the library's names (people and their spellings): never lower-cased."""
         if self._keep is None:
-            names = self.library.db.execute("SELECT name FROM people UNION SELECT alias FROM aliases").fetchall()
-            self._keep = frozenset(w.lower() for (n,) in names for w in re.findall(r"[A-Za-z]+", n or ""))
+            names = all_names(self.library.db)
+            self._keep = frozenset(w.lower() for n in names for w in re.findall(r"[A-Za-z]+", n))
         return self._keep
 
 
@@ -757,9 +748,7 @@ def _span(db, hit, rows: list[_Row], gate: _Gate) -> dict | None:
     if not text:
         return None
     start, end = first.start_char, last.end_char
-    quote = db.execute(
-        "SELECT substr(text, ? + 1, ? - ?) FROM sources WHERE id = ?", [start, end, start, first.source_id]
-    ).fetchone()[0]
+    quote = source_slice(db, first.source_id, start, end)
     citation = Citation(
         hit.episode_id, hit.episode_number, hit.title, first.speaker or "", first.path, start, end, first.start_s,
         quote, first.idx, last.idx,
@@ -773,16 +762,16 @@ _CASE_LOCK = threading.Lock()
 
 def source_case_counts(db, source_id: int) -> Counter:
     """Word spellings counted over a whole source (display casing), kept per source content."""
-    row = db.execute("SELECT content_hash FROM sources WHERE id = ?", [source_id]).fetchone()
-    if row is None:
+    content_hash = source_hash(db, source_id)
+    if content_hash is None:
         return Counter()
     with _CASE_LOCK:
-        if row[0] in _CASE_COUNTS:
-            _CASE_COUNTS.move_to_end(row[0])
-            return _CASE_COUNTS[row[0]]
-    counts = case_counts(db.execute("SELECT text FROM sources WHERE id = ?", [source_id]).fetchone()[0])
+        if content_hash in _CASE_COUNTS:
+            _CASE_COUNTS.move_to_end(content_hash)
+            return _CASE_COUNTS[content_hash]
+    counts = case_counts(source_text(db, source_id))  # the whole text, read only when not counted yet
     with _CASE_LOCK:
-        _CASE_COUNTS[row[0]] = counts
+        _CASE_COUNTS[content_hash] = counts
         while len(_CASE_COUNTS) > 64:
             _CASE_COUNTS.popitem(last=False)
     return counts
