@@ -62,7 +62,6 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 tokenizer splits words
 
 
-
 @dataclass
 class Filters:
     speaker: str | None = None  # canonical person name
@@ -448,10 +447,12 @@ def search(
     vector: np.ndarray | None = None,
     rerank: bool = False,
     reranker=None,
+    index: SearchIndex | None = None,
 ) -> SearchResult:
     """Ranked passages for a query. mode: hybrid, lexical or dense. `vector`: the query's
     embedding when the caller has it already. rerank: the cross-encoder re-orders the top
-    RERANK_DEPTH of the ranking (podtwin.search.rerank)."""
+    RERANK_DEPTH of the ranking (podtwin.search.rerank). index: the library's search index
+    when the caller holds it already (one reply reads one index, not one per step)."""
     query = validate_query(query)
     if mode not in ("hybrid", "lexical", "dense"):
         raise SearchError(f"unknown mode {mode!r}; choose hybrid, lexical or dense")
@@ -465,7 +466,7 @@ def search(
         raise SearchError("the library is empty: run `podtwin ingest PATH` first")
     if status.passages == 0:
         raise SearchError("the library has no search index yet: run `podtwin index`")
-    index = search_index(library)
+    index = index or search_index(library)
     notes = []
     if status.missing and mode != "lexical":
         notes.append(
@@ -515,7 +516,7 @@ def search(
     dense_rank = {pid: r for r, pid in enumerate(dense[0], 1)}
     ranked = list(scores)
     if rerank and ranked:
-        hits = _reranked(query, _hits(db, ranked[:max(limit, RERANK_DEPTH)]), reranker)[:limit]
+        hits = _reranked(query, _hits(db, ranked[: max(limit, RERANK_DEPTH)]), reranker)[:limit]
     else:
         hits = _hits(db, ranked[:limit])
     words = query_words(query)

@@ -11,7 +11,7 @@
 4. Abstention: a logistic model over retrieval evidence (how well the person's best
    passages match, against their typical match and against what others said in the same
    episodes; how many of the question's words they used), fitted on the tune split
-   (podtwin.twin.calibrate), gives P(the record answers this). Below the fitted threshold
+   (podtwin.lab.train_twin_calibration), gives P(the record answers this). Below the fitted threshold
    the twin says it hasn't talked about that, names the nearest things the person did
    talk about, and says so when someone else in the person's episodes said it.
 5. Composition: one coherent answer. The person's sentence that best matches the question
@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.errors import SearchError, TwinError
-from podtwin.search.query import Filters, query_words, search, search_index, validate_query, word_root
+from podtwin.search.query import Filters, SearchIndex, query_words, search, search_index, validate_query, word_root
+from podtwin.store.library import Library
 from podtwin.store.people import all_names
 from podtwin.store.sentences import (
     cached_sentence_vectors,
@@ -183,17 +184,18 @@ class Closeness:
 
     rows: np.ndarray
     cos: np.ndarray
+    index: SearchIndex  # the index they are rows of: one reply reads one index throughout
 
     def of(self, row: int) -> float | None:
         i = int(np.searchsorted(self.rows, row))
         return float(self.cos[i]) if i < len(self.rows) and self.rows[i] == row else None
 
 
-def closeness(library, filters: Filters, vector: np.ndarray) -> Closeness:
-    index = search_index(library)
+def closeness(library: Library, filters: Filters, vector: np.ndarray, index: SearchIndex | None = None) -> Closeness:
+    index = index or search_index(library)
     rows = index.rows(filters)
     rows = np.arange(len(index)) if rows is None else rows
-    return Closeness(rows, cosines(index, rows, vector))
+    return Closeness(rows, cosines(index, rows, vector), index)
 
 
 def cosines(index, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -209,8 +211,8 @@ def evidence(
     library, filters: Filters, question: str, vector: np.ndarray, hits, near: Closeness | None = None
 ) -> dict[str, float]:
     """Retrieval evidence that the person's record answers the question (calibration inputs)."""
-    index = search_index(library)
     near = near or closeness(library, filters, vector)
+    index = near.index
     rows = near.rows
     cos = near.cos if len(rows) else np.zeros(1, np.float32)
     top = np.sort(cos)[::-1]
@@ -285,19 +287,22 @@ def ask(
         return _done(reply, t0)
 
     filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona), kinds=ANSWER_KINDS)
+    index = search_index(library)  # read once: every step of this reply works on the same index
     try:
-        hits = search(library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector, rerank=rerank).hits
+        hits = search(
+            library, resolved, filters, limit=CANDIDATE_PASSAGES, vector=vector, rerank=rerank, index=index
+        ).hits
     except SearchError as e:
         raise TwinError(str(e)) from None
-    near = closeness(library, filters, vector)
+    near = closeness(library, filters, vector, index)
     feats = evidence(library, filters, resolved, vector, hits, near) if hits else None
     reply.confidence = round(cal.p_in_record(feats), 4) if feats else 0.0
     if not hits or reply.confidence < cal.threshold:
-        return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
+        return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal, index), t0)
 
     spans = choose_spans(library, persona, span_passages(library, near, hits), vector, embedder, reply)
     if not spans:
-        return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal), t0)
+        return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal, index), t0)
     said = " ".join(s["text"] for s in spans)
     reply.premise_rejected = premise_contradicted(question, said)
     where = _where(spans[0])
@@ -438,7 +443,9 @@ def topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
 # -- abstaining -------------------------------------------------------------------------------
 
 
-def _abstain(library, reply: Answer, persona: Persona, filters: Filters, question, vector, hits, cal) -> Answer:
+def _abstain(
+    library: Library, reply: Answer, persona: Persona, filters: Filters, question, vector, hits, cal, index: SearchIndex
+) -> Answer:
     reply.abstained = True
     text = "I haven't talked about that on the record."
     if reply.withheld_sentences:
@@ -453,11 +460,12 @@ def _abstain(library, reply: Answer, persona: Persona, filters: Filters, questio
     if others is not None:
         found = [
             h
-            for h in search(library, question, others, limit=5, vector=vector).hits
+            for h in search(library, question, others, limit=5, vector=vector, index=index).hits
             if h.speaker and h.speaker != persona.person
         ]
         if found:
-            feats = evidence(library, Filters(speaker=found[0].speaker, episode_ids=eps), question, vector, found)
+            theirs = Filters(speaker=found[0].speaker, episode_ids=eps)
+            feats = evidence(library, theirs, question, vector, found, closeness(library, theirs, vector, index))
             if cal.p_in_record(feats) >= cal.threshold:
                 h = found[0]
                 reply.heard.append(
@@ -528,7 +536,7 @@ def span_passages(library, near: Closeness, hits) -> list:
     that answers it): fused rank first, cosine to break near-ties and to place the rest."""
     from podtwin.search.query import _hits
 
-    index = search_index(library)
+    index = near.index
     k = min(CANDIDATE_PASSAGES, len(near.rows))
     nearest = near.rows[np.argpartition(-near.cos, k - 1)[:k]] if k else near.rows[:0]
     known = {h.passage_id for h in hits}
