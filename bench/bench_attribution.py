@@ -28,13 +28,13 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from podtwin.clean.metadata import infer_episode_info  # noqa: E402
 from podtwin.clean.segments import tag_kinds  # noqa: E402
 from podtwin.clean.sponsors import default_sponsor_tagger  # noqa: E402
 from podtwin.corpus import corpus_dir  # noqa: E402
 from podtwin.formats import read_transcript  # noqa: E402
 from podtwin.speakers.adapt import adapt_prepared  # noqa: E402
 from podtwin.speakers.attribution import SpeakerAttributor, default_attributor  # noqa: E402
+from podtwin.speakers.metadata import infer_episode_info  # noqa: E402
 from podtwin.text.segmenter import segment_transcript  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,9 +1,9 @@
 """Segment kinds and episode metadata, on small transcripts the tests write."""
 
-from podtwin.clean.metadata import host_from_show, infer_episode_info
 from podtwin.clean.segments import segments_of, tag_kinds
 from podtwin.formats import parse_transcript
 from podtwin.ingest import ingest
+from podtwin.speakers.metadata import host_from_show, infer_episode_info
 from podtwin.speakers.names import name_at
 from podtwin.store.library import Library
 from podtwin.text.segmenter import segment_transcript
