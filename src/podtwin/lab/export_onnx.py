@@ -13,7 +13,10 @@ import logging
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,14 +92,14 @@ def embedder_graph(model_dir: Path, out: Path) -> None:
         raise RuntimeError("the exported embedder does not reproduce the torch model")
 
 
-def reranker_graph(model_dir: Path, out: Path) -> None:
-    """float32 ONNX of the cross-encoder: (input_ids, attention_mask, token_type_ids) -> logit."""
+def reranker_graph(load: Callable[[Path], Any], model_dir: Path, out: Path) -> None:
+    """float32 ONNX of the cross-encoder: (input_ids, attention_mask, token_type_ids) -> logit.
+    load: the torch model from its folder (train_retriever.CrossScorer.load, which imports
+    this module: passed in, so the two do not import each other)."""
     import torch
     from transformers import AutoTokenizer
 
-    from podtwin.lab.train_retriever import CrossScorer
-
-    model = CrossScorer.load(model_dir)
+    model = load(model_dir)
     tok = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     sample = tok(SAMPLES[:2], SAMPLES[2:], padding=True, return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -168,5 +171,5 @@ def export_embedder(model_dir: Path, target: Path | None = None) -> Path:
     return _install(Path(model_dir), embedder_graph, EMBEDDER_FILE, _check_embedder, target)
 
 
-def export_reranker(model_dir: Path, target: Path | None = None) -> Path:
-    return _install(Path(model_dir), reranker_graph, RERANKER_FILE, _check_reranker, target)
+def export_reranker(model_dir: Path, load: Callable[[Path], Any], target: Path | None = None) -> Path:
+    return _install(Path(model_dir), partial(reranker_graph, load), RERANKER_FILE, _check_reranker, target)

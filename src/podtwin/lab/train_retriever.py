@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         from podtwin.lab.export_onnx import export_reranker
 
-        export_reranker(d, args.models)
+        export_reranker(d, CrossScorer.load, args.models)
     if args.only in (None, "embedder", "evaluate"):
         print("held-out:", json.dumps(evaluate_held_out(pairs, args.models)))
 
