@@ -104,3 +104,77 @@ def test_index_generation_moves_with_indexed_data_only_and_across_connections(tm
         assert library_generation(a.db) == start  # logging questions must not reload search indexes
         b.db.execute("INSERT INTO people (name) VALUES ('Someone')")
         assert library_generation(a.db) == start + 1  # seen by the other connection
+
+
+def test_episode_rows_round_trip_in_the_callers_transaction(tmp_path):
+    from podtwin.store.episodes import (
+        add_episode,
+        add_source,
+        delete_episode,
+        episode_has_sources,
+        episode_sources,
+        known_hashes,
+        remove_source,
+        shows_of,
+        source_at,
+        source_fingerprints,
+    )
+
+    with Library(tmp_path / "lib.db") as library:
+        with library.atomic() as db:
+            episode = add_episode(db, "2024-01-01T00:00:00+00:00")
+            source = add_source(
+                db,
+                episode,
+                path="/t/a.txt",
+                content_hash="abc",
+                format="text",
+                text="Hello there.",
+                metadata={"k": "v"},
+                fingerprint=b"\x01\x02",
+                ingested_at="2024-01-01T00:00:00+00:00",
+            )
+            assert source_at(db, "/t/a.txt") == (source, episode)
+            assert source_at(db, "/t/missing.txt") is None
+            assert known_hashes(db) == {"abc"}
+            assert shows_of(db, [episode]) == {None}
+            assert shows_of(db, []) == set()
+            assert episode_sources(db, episode) == [(source, "/t/a.txt", "Hello there.")]
+            assert [tuple(f) for f in source_fingerprints(db)] == [(episode, b"\x01\x02", None, None)]
+            assert episode_has_sources(db, episode)
+            remove_source(db, source)
+            assert not episode_has_sources(db, episode)
+            delete_episode(db, episode)
+            assert library.db.in_transaction  # nothing committed on its own
+        assert library.db.execute("SELECT count(*) FROM episodes").fetchone()[0] == 0
+
+
+def test_persona_row_round_trip(tmp_path):
+    from podtwin.store.personas import persona_row, write_persona
+
+    with Library(tmp_path / "lib.db") as library:
+        with library.atomic() as db:
+            assert persona_row(db, "Ada Lovelace") is None
+            write_persona(
+                db,
+                "Ada Lovelace",
+                disclosure=None,
+                off_limits=["engines"],
+                decline="No.",
+                style="verbatim",
+                max_words=50,
+                episodes=None,
+                updated_at="2024-01-01T00:00:00+00:00",
+            )
+            write_persona(
+                db,
+                "Ada Lovelace",
+                disclosure="Hi.",
+                off_limits=["engines", "poetry"],
+                decline=None,
+                style="conversational",
+                max_words=80,
+                episodes="1,2",
+                updated_at="2024-01-02T00:00:00+00:00",
+            )
+            assert persona_row(db, "Ada Lovelace") == ("Hi.", ["engines", "poetry"], None, "conversational", 80, "1,2")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +22,19 @@ from podtwin.speakers.metadata import EpisodeInfo, infer_episode_info
 from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
 from podtwin.speakers.turns import TurnRow, attribute_sentences, runs
+from podtwin.store.episodes import (
+    add_episode,
+    add_source,
+    delete_episode,
+    episode_has_sources,
+    episode_sources,
+    known_hashes,
+    remove_source,
+    shows_of,
+    source_at,
+    source_fingerprints,
+    write_episode_rows,
+)
 from podtwin.store.library import Library
 from podtwin.store.people import apply_corrections, rebuild_people
 from podtwin.store.shows import name_hosts, reconcile_shows
@@ -198,7 +210,7 @@ def ingest(
     report = IngestReport()
     files, failures = collect_files(paths)
     report.failed.extend(failures)
-    known = {row[0] for row in library.db.execute("SELECT content_hash FROM sources")}
+    known = known_hashes(library.db)
     todo: list[Path] = []
     for f in files:
         try:
@@ -233,13 +245,7 @@ def ingest(
         rebuild_people(db)
         if report.episode_ids:
             # the show's host, learnt from all of its unlabelled episodes, and the creator's corrections
-            shows = {
-                r[0]
-                for r in db.execute(
-                    f"SELECT DISTINCT show_id FROM episodes WHERE id IN ({', '.join('?' * len(report.episode_ids))})",
-                    report.episode_ids,
-                )
-            }
+            shows = shows_of(db, report.episode_ids)
             for show_id in sorted(shows, key=lambda x: (x is None, x or 0)):
                 for moved in reattribute_show(db, show_id)[1]:
                     index_episode(db, moved)  # passages follow turns
@@ -264,36 +270,31 @@ def _store(db, pf: ProcessedFile, now: str) -> tuple[str, int]:
     """Insert one processed file. A changed file at a known path replaces its old version;
     a transcript of an episode already in the library joins that episode as another source."""
     status = "added"
-    old = db.execute("SELECT id, episode_id FROM sources WHERE path = ?", [pf.path]).fetchone()
+    old = source_at(db, pf.path)
     if old is not None:
         status = "updated"
-        db.execute("DELETE FROM sentences WHERE source_id = ?", [old["id"]])
-        db.execute("DELETE FROM sources WHERE id = ?", [old["id"]])
-        if db.execute("SELECT count(*) FROM sources WHERE episode_id = ?", [old["episode_id"]]).fetchone()[0]:
-            _write_episode(db, old["episode_id"], now)
+        old_source, old_episode = old
+        remove_source(db, old_source)
+        if episode_has_sources(db, old_episode):
+            _write_episode(db, old_episode, now)  # its other sources remain: the episode without this one
         else:
-            db.execute("DELETE FROM episodes WHERE id = ?", [old["episode_id"]])
+            delete_episode(db, old_episode)
     episode_id = _same_episode(db, pf)
     if episode_id is not None and status == "added":
         status = "merged"
     if episode_id is None:
-        episode_id = db.execute("INSERT INTO episodes (created_at, updated_at) VALUES (?, ?)", [now, now]).lastrowid
-    source_id = db.execute(
-        """INSERT INTO sources (episode_id, path, content_hash, format, chars, metadata, text, fingerprint,
-                                ingested_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            episode_id,
-            pf.path,
-            pf.content_hash,
-            pf.format,
-            len(pf.source),
-            json.dumps(pf.metadata),
-            pf.source,
-            pf.fingerprint,
-            now,
-        ],
-    ).lastrowid
+        episode_id = add_episode(db, now)
+    source_id = add_source(
+        db,
+        episode_id,
+        path=pf.path,
+        content_hash=pf.content_hash,
+        format=pf.format,
+        text=pf.source,
+        metadata=pf.metadata,
+        fingerprint=pf.fingerprint,
+        ingested_at=now,
+    )
     _write_episode(db, episode_id, now, {source_id: pf})
     return status, episode_id
 
@@ -302,19 +303,15 @@ def _same_episode(db, pf: ProcessedFile) -> int | None:
     """The episode whose conversation this transcript repeats, if any. Two files that state
     different titles are different episodes, whatever they share."""
     best, episode_id = SAME_EPISODE, None
-    rows = db.execute(
-        """SELECT so.episode_id, so.fingerprint, e.title, e.evidence FROM sources so
-           JOIN episodes e ON e.id = so.episode_id WHERE so.fingerprint IS NOT NULL"""
-    )
     stated = pf.info.title if pf.info.evidence.get("title") in _TRUSTED else None
-    for row in rows:
-        score = containment(pf.fingerprint, row["fingerprint"])
+    for other in source_fingerprints(db):
+        score = containment(pf.fingerprint, other.fingerprint)
         if score < best:
             continue
-        theirs = row["title"] if json.loads(row["evidence"]).get("title") in _TRUSTED else None
+        theirs = other.title if other.title_evidence in _TRUSTED else None
         if stated and theirs and stated != theirs:
             continue
-        best, episode_id = score, row["episode_id"]
+        best, episode_id = score, other.episode_id
     return episode_id
 
 
@@ -322,9 +319,9 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
     """(Re)write an episode's metadata, sentences, turns and segments from all its sources."""
     known = known or {}
     sources = []
-    for row in db.execute("SELECT id, path, text FROM sources WHERE episode_id = ? ORDER BY id", [episode_id]):
-        pf = known.get(row["id"]) or process_transcript(parse_transcript(row["text"], row["path"]))
-        sources.append((row["id"], pf))
+    for source_id, path, text in episode_sources(db, episode_id):
+        pf = known.get(source_id) or process_transcript(parse_transcript(text, path))
+        sources.append((source_id, pf))
     if len(sources) == 1:
         source_id, pf = sources[0]
         info, turns = pf.info, pf.turns
@@ -356,61 +353,8 @@ def _write_episode(db, episode_id: int, now: str, known: dict[int, ProcessedFile
         (seg.kind, seg.first, seg.last, sum(len(rows[i][1].text.split()) for i in range(seg.first, seg.last + 1)))
         for seg in segments_of(kinds)
     ]
-    for table in ("sentences", "turns", "segments"):
-        db.execute(f"DELETE FROM {table} WHERE episode_id = ?", [episode_id])
-    db.execute(
-        """UPDATE episodes SET spoken_show = ?, number = ?, title = ?, host = ?, guests = ?, date = ?,
-                  appearance = ?, words = ?, evidence = ?, mentions = ?, updated_at = ? WHERE id = ?""",
-        [
-            info.show,
-            info.number,
-            info.title,
-            info.host,
-            json.dumps(info.guests, ensure_ascii=False),
-            info.date,
-            info.appearance,
-            sum(len(r.text.split()) for _, r in rows),
-            json.dumps(info.evidence),
-            json.dumps(info.mentions, ensure_ascii=False),
-            now,
-            episode_id,
-        ],
-    )
-    turn_of = {i: t for t, turn in enumerate(turns) for i in range(turn.first, turn.last + 1)}
-    db.executemany(
-        """INSERT INTO sentences (episode_id, idx, source_id, speaker, role, turn, kind, start_char, end_char,
-                                  start_s, end_s, restored, text, speaker_confidence)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            (
-                episode_id,
-                i,
-                sid,
-                r.speaker,
-                r.role,
-                turn_of[i],
-                r.kind,
-                r.start_char,
-                r.end_char,
-                r.start_s,
-                r.end_s,
-                r.restored,
-                r.text,
-                r.confidence,
-            )
-            for i, (sid, r) in enumerate(rows)
-        ),
-    )
-    db.executemany(
-        """INSERT INTO turns (episode_id, idx, first_sentence, last_sentence, role, speaker, confidence, origin)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        ((episode_id, i, t.first, t.last, t.role, t.speaker, t.confidence, t.origin) for i, t in enumerate(turns)),
-    )
-    db.executemany(
-        "INSERT INTO segments (episode_id, idx, kind, first_sentence, last_sentence, words) VALUES (?, ?, ?, ?, ?, ?)",
-        ((episode_id, i, kind, first, last, words) for i, (kind, first, last, words) in enumerate(segments)),
-    )
-    index_episode(db, episode_id)
+    write_episode_rows(db, episode_id, info, rows, turns, segments, now)
+    index_episode(db, episode_id)  # passages follow sentences
 
 
 _TRUSTED = ("front matter", "header")

@@ -6,13 +6,13 @@ interface (CLI, web, API, MCP) applies the same bounds.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from podtwin.errors import PersonaError
 from podtwin.store.people import person_id
+from podtwin.store.personas import persona_row, write_persona
 
 __all__ = ["STYLES", "Persona", "PersonaError", "load_persona", "save_persona"]
 
@@ -61,12 +61,11 @@ class Persona:
 def load_persona(db, name: str) -> Persona:
     """The persona of a person named (any alias or spelling); defaults if none was set."""
     _, person = person_id(db, name)
-    row = db.execute(
-        "SELECT disclosure, off_limits, decline, style, max_words, episodes FROM personas WHERE person = ?", [person]
-    ).fetchone()
+    row = persona_row(db, person)
     if row is None:
         return Persona(person)
-    return Persona(person, row[0], json.loads(row[1]), row[2], row[3], row[4], row[5])
+    disclosure, off_limits, decline, style, max_words, episodes = row
+    return Persona(person, disclosure, off_limits, decline, style, max_words, episodes)
 
 
 def save_persona(library, persona: Persona) -> None:
@@ -74,20 +73,16 @@ def save_persona(library, persona: Persona) -> None:
     validate(library, persona)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with library.atomic() as db:
-        db.execute(
-            """INSERT OR REPLACE INTO personas
-               (person, disclosure, off_limits, decline, style, max_words, episodes, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                persona.person,
-                persona.disclosure,
-                json.dumps(persona.off_limits),
-                persona.decline,
-                persona.style,
-                persona.max_words,
-                persona.episodes,
-                now,
-            ],
+        write_persona(
+            db,
+            persona.person,
+            disclosure=persona.disclosure,
+            off_limits=persona.off_limits,
+            decline=persona.decline,
+            style=persona.style,
+            max_words=persona.max_words,
+            episodes=persona.episodes,
+            updated_at=now,
         )
 
 
