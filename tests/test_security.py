@@ -164,9 +164,10 @@ def test_no_message_or_history_item_is_over_a_questions_cap(client, library_copy
 
 
 def test_a_long_follow_up_is_cut_not_refused(client):
-    earlier = "What do you think about the first principles approach to engineering rockets " * 12  # 948 chars
+    earlier = ("What do you think about the first principles approach to engineering rockets " * 13)[:999]
+    assert len(earlier) == 999  # an earlier question at the cap: with the follow-up, over it
     for question in ("and why?", "And what about " + "the costs of it " * 3 + "?"):
-        r = client.post("/api/ask", json={"person": ELON, "question": question, "history": [earlier[:999]]})
+        r = client.post("/api/ask", json={"person": ELON, "question": question, "history": [earlier]})
         assert r.status_code == 200, r.text
         resolved = r.json()["resolved_question"]
         assert resolved.endswith(question) and len(resolved) <= 1000 and "rockets" in resolved
