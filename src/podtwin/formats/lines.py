@@ -14,9 +14,10 @@ most of its lines carry a label and at least two names speak, so prose with the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from podtwin.formats.base import TextBuilder, Transcript, Utterance
+from podtwin.formats.base import Reader, TextBuilder, Transcript, Utterance
 from podtwin.formats.markdown import seconds
 from podtwin.formats.markup import copy_unescaped
 
@@ -105,5 +106,5 @@ class LabelledLinesReader:
         return Transcript(str(path), self.name, source, builder.build(), utterances, {})
 
 
-def register_readers(register) -> None:
+def register_readers(register: Callable[[Reader], None]) -> None:
     register(LabelledLinesReader())

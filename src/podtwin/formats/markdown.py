@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from podtwin.formats.base import TextBuilder, Transcript, Utterance
+from podtwin.formats.base import Reader, TextBuilder, Transcript, Utterance
 from podtwin.formats.markup import copy_unescaped
 
 _TIME = r"\d{1,2}(?::\d{1,2}){1,2}(?:[.,]\d+)?"
@@ -179,5 +180,5 @@ class LabelledMarkdownReader:
             utterances.append(Utterance(start, len(builder), speaker, start_s))
 
 
-def register_readers(register) -> None:
+def register_readers(register: Callable[[Reader], None]) -> None:
     register(LabelledMarkdownReader())

@@ -6,9 +6,10 @@ The fallback reader: anything that is text and no other reader claims.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from podtwin.formats.base import TextBuilder, Transcript, Utterance
+from podtwin.formats.base import Reader, TextBuilder, Transcript, Utterance
 from podtwin.formats.markup import copy_unescaped
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -41,5 +42,5 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def register_readers(register) -> None:
+def register_readers(register: Callable[[Reader], None]) -> None:
     register(PlainTextReader())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from podtwin.formats.base import TextBuilder, Transcript, Utterance
+from podtwin.formats.base import Reader, TextBuilder, Transcript, Utterance
 from podtwin.formats.markup import copy_unescaped
 
 MIN_REPEATS = 3
@@ -94,5 +95,5 @@ class ScrapedPageReader:
         )
 
 
-def register_readers(register) -> None:
+def register_readers(register: Callable[[Reader], None]) -> None:
     register(ScrapedPageReader())

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from podtwin.errors import UnknownFormat
-from podtwin.formats.base import TextBuilder, Transcript, Utterance
+from podtwin.formats.base import Reader, TextBuilder, Transcript, Utterance
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # hh:mm:ss,mmm (SRT) or [hh:]mm:ss.mmm (VTT); lenient about the separator and digit counts.
@@ -337,6 +338,6 @@ class WebVttReader(_SubtitleReader):
         return super().read(source, path)
 
 
-def register_readers(register) -> None:
+def register_readers(register: Callable[[Reader], None]) -> None:
     register(SrtReader())
     register(WebVttReader())

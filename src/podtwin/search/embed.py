@@ -16,10 +16,14 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from podtwin.errors import EmbeddingModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 __all__ = [
     "DIMENSIONS",
@@ -39,7 +43,6 @@ TOKENIZER_FILE = "tokenizer.json"
 MAX_TOKENS = 256  # the base model's max_seq_length (sentence_bert_config.json)
 BATCH = 16  # small batches of similar length: less padding
 FIX = "restore it with `git checkout -- src/podtwin/search/models` (or reinstall podtwin) or rebuild it: `make train`"
-
 
 
 def models_dir() -> Path:
@@ -90,7 +93,7 @@ def _model_name() -> str:
 MODEL_NAME = _model_name()
 
 
-def tokenizer(folder: Path | None = None, max_tokens: int = MAX_TOKENS, pairs: bool = False):
+def tokenizer(folder: Path | None = None, max_tokens: int = MAX_TOKENS, pairs: bool = False) -> Tokenizer:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_file(TOKENIZER_FILE, folder)))
@@ -100,7 +103,7 @@ def tokenizer(folder: Path | None = None, max_tokens: int = MAX_TOKENS, pairs: b
     return tok
 
 
-def model_inputs(tok, texts: list, pairs: bool = False) -> dict[str, np.ndarray]:
+def model_inputs(tok: Tokenizer, texts: list, pairs: bool = False) -> dict[str, np.ndarray]:
     """The graph's inputs for a batch of texts, or of (first, second) pairs, padded to the longest."""
     encoded = tok.encode_batch(texts)
     feed = {

@@ -17,12 +17,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from podtwin.search.embed import MODEL_NAME
+from podtwin.search.embed import MODEL_NAME, Embedder
 from podtwin.search.lexical import store_terms, term_blobs
 from podtwin.search.passages import SentenceRow, build_passages, text_hash
+
+if TYPE_CHECKING:
+    from podtwin.store.library import Library
 
 __all__ = [
     "IndexStatus",
@@ -97,7 +101,7 @@ def index_status(db: sqlite3.Connection) -> IndexStatus:
     return IndexStatus(episodes, passages, embedded)
 
 
-def prune_sentence_vectors(library) -> int:
+def prune_sentence_vectors(library: Library) -> int:
     """Drop stored sentence vectors (kept by twins, twin.answer.sentence_vectors) whose text no
     sentence has any more; returns how many. Part of embed_missing."""
     db = library.db
@@ -112,8 +116,8 @@ def prune_sentence_vectors(library) -> int:
 
 
 def embed_missing(
-    library,
-    embedder=None,
+    library: Library,
+    embedder: Embedder | None = None,
     *,
     on_progress: Callable[[int, int], None] | None = None,
     chunk: int = EMBED_CHUNK,
@@ -180,8 +184,6 @@ _worker_embedder = None
 
 def _start_worker() -> None:
     global _worker_embedder
-    from podtwin.search.embed import Embedder
-
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _worker_embedder = Embedder(threads=1)
 

@@ -14,15 +14,19 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from podtwin.errors import SearchError
 from podtwin.search.dense import QuantisedVectors, top_rows
-from podtwin.search.embed import DIMENSIONS
+from podtwin.search.embed import DIMENSIONS, Embedder
 from podtwin.search.lexical import LexicalIndex, Phrase, tokens
-from podtwin.search.rerank import RERANK_DEPTH
+from podtwin.search.rerank import RERANK_DEPTH, Reranker
 from podtwin.search.tune import adapter_for
+
+if TYPE_CHECKING:
+    from podtwin.store.library import Library
 
 __all__ = [
     "KINDS",
@@ -121,7 +125,7 @@ def clock(seconds: float) -> str:
 
 
 def resolve_filters(
-    library,
+    library: Library,
     *,
     speaker: str | None = None,
     episode: str | None = None,
@@ -353,7 +357,7 @@ def library_generation(db: sqlite3.Connection) -> int:
 _facts_cache: dict[str, tuple[int, dict]] = {}
 
 
-def library_facts(library) -> dict:
+def library_facts(library: Library) -> dict:
     """Index status and speaker names, recomputed only when the library changed."""
     from podtwin.search.index import index_status
 
@@ -370,7 +374,7 @@ def library_facts(library) -> dict:
     return facts
 
 
-def search_index(library) -> SearchIndex:
+def search_index(library: Library) -> SearchIndex:
     """The library's passages in memory, loaded once and again only after the library changed."""
     key = library.key
     state = library_generation(library.db)
@@ -437,16 +441,16 @@ def validate_query(query: str) -> str:
 
 
 def search(
-    library,
+    library: Library,
     query: str,
     filters: Filters | None = None,
     *,
     limit: int = 10,
     mode: str = "hybrid",
-    embedder=None,
+    embedder: Embedder | None = None,
     vector: np.ndarray | None = None,
     rerank: bool = False,
-    reranker=None,
+    reranker: Reranker | None = None,
     index: SearchIndex | None = None,
 ) -> SearchResult:
     """Ranked passages for a query. mode: hybrid, lexical or dense. `vector`: the query's
@@ -528,7 +532,7 @@ def search(
     return SearchResult(query, mode, hits, notes)
 
 
-def _reranked(query: str, hits: list[Hit], reranker=None) -> list[Hit]:
+def _reranked(query: str, hits: list[Hit], reranker: Reranker | None = None) -> list[Hit]:
     if reranker is None:
         from podtwin.search.rerank import default_reranker
 

@@ -26,13 +26,18 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from podtwin.errors import TuneError
-from podtwin.search.embed import DIMENSIONS, MODEL_NAME
+from podtwin.search.embed import DIMENSIONS, MODEL_NAME, Embedder
+
+if TYPE_CHECKING:
+    from podtwin.store.library import Library
 
 __all__ = ["MIN_PAIRS", "TuneError", "TuneResult", "adapter_for", "library_pairs", "tune"]
 
@@ -46,7 +51,6 @@ LEARNING_RATE = 2e-3
 IDENTITY_PULL = 0.5  # weight of |W - I|^2: a small library must not drag the space far
 HELD_OUT_EVERY = 5  # every 5th episode (by id) measures, the others train
 SEED = 0
-
 
 
 @dataclass
@@ -70,7 +74,7 @@ class TuneResult:
     resumed_from: int = 0
 
 
-def _turns(db) -> list[tuple]:
+def _turns(db: sqlite3.Connection) -> list[tuple]:
     return db.execute(
         """SELECT t.episode_id, t.idx, t.role, t.first_sentence, t.last_sentence,
                   (SELECT min(coalesce(s.speaker_confidence, 1.0)) FROM sentences s
@@ -83,7 +87,7 @@ def _turns(db) -> list[tuple]:
 _WORDS = re.compile(r"\S+")
 
 
-def library_pairs(library, threshold: float | None = None) -> TunePairs:
+def library_pairs(library: Library, threshold: float | None = None) -> TunePairs:
     """The library's sure (question, answer passage) pairs, with the passage vectors."""
     from podtwin.speakers.calibration import default_calibration
 
@@ -136,9 +140,7 @@ def library_pairs(library, threshold: float | None = None) -> TunePairs:
         if question is None or target is None:
             continue
         others = [
-            i
-            for i in by_episode[answer[0]]
-            if rows[i][4] == "guest" and not answer[3] <= rows[i][2] <= answer[4]
+            i for i in by_episode[answer[0]] if rows[i][4] == "guest" and not answer[3] <= rows[i][2] <= answer[4]
         ]
         picked = rng.sample(others, min(HARD_NEGATIVES, len(others)))
         questions.append(question)
@@ -196,8 +198,8 @@ def fingerprint(pairs: TunePairs) -> str:
 
 
 def tune(
-    library,
-    embedder=None,
+    library: Library,
+    embedder: Embedder | None = None,
     *,
     epochs: int = EPOCHS,
     threshold: float | None = None,
@@ -281,7 +283,7 @@ def tune(
     return TuneResult(n, len(train), len(test), before, best, epochs, kept, start)
 
 
-def adapter_for(db) -> np.ndarray | None:
+def adapter_for(db: sqlite3.Connection) -> np.ndarray | None:
     """The library's query adapter for the current model, or None."""
     row = db.execute("SELECT matrix FROM retriever_adapters WHERE model = ?", [MODEL_NAME]).fetchone()
     if row is None:

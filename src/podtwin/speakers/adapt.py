@@ -23,8 +23,18 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from podtwin.formats.base import Transcript
+    from podtwin.speakers.attribution import SpeakerAttributor
+    from podtwin.speakers.calibration import Calibration
+    from podtwin.speakers.metadata import EpisodeInfo
+    from podtwin.speakers.turns import SentenceSpeakers
+    from podtwin.text.segmenter import Sentence
 
 __all__ = ["HostModel", "adapt_show", "feature_lists", "fit_host_model"]
 
@@ -118,7 +128,7 @@ def fit_host_model(
     return HostModel(full, b)
 
 
-def _prepare(transcript, sentences):
+def _prepare(transcript: Transcript, sentences: list[Sentence]) -> tuple[list[str], list[str], EpisodeInfo]:
     from podtwin.clean.segments import tag_kinds
     from podtwin.clean.sponsors import default_sponsor_tagger
     from podtwin.speakers.metadata import infer_episode_info
@@ -129,13 +139,13 @@ def _prepare(transcript, sentences):
 
 
 def adapt_show(
-    episodes,
-    attributor=None,
-    corrections=None,
+    episodes: Sequence[tuple[Transcript, list[Sentence]]],
+    attributor: SpeakerAttributor | None = None,
+    corrections: list[dict[int, str]] | None = None,
     rounds: int = ROUNDS,
     bias_weight: float = BIAS_WEIGHT,
-    calibration=None,
-):
+    calibration: Calibration | None = None,
+) -> list[SentenceSpeakers]:
     """SentenceSpeakers of every episode of one show, after learning the show's host from
     the show itself. `episodes`: (transcript, sentences) pairs; `corrections`: per episode,
     sentence index -> person."""
@@ -144,13 +154,13 @@ def adapt_show(
 
 
 def adapt_prepared(
-    prepared,
-    attributor=None,
-    corrections=None,
+    prepared: Sequence[tuple[list[str], list[str], EpisodeInfo]],
+    attributor: SpeakerAttributor | None = None,
+    corrections: list[dict[int, str]] | None = None,
     rounds: int = ROUNDS,
     bias_weight: float = BIAS_WEIGHT,
-    calibration=None,
-):
+    calibration: Calibration | None = None,
+) -> list[SentenceSpeakers]:
     """As adapt_show, on (texts, kinds, info) per episode."""
     from podtwin.speakers.turns import HOST_KINDS, attribute_sentences
 

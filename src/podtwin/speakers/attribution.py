@@ -29,6 +29,7 @@ import re
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -89,7 +90,7 @@ def _tid(tok: str) -> int:
     return h
 
 
-def _name_words(names) -> set[str]:
+def _name_words(names: Sequence[str] | None) -> set[str]:
     out: set[str] = set()
     for name in names or ():
         for w in _TOKEN.findall(str(name).lower().translate(_APOSTROPHES)):
@@ -113,7 +114,9 @@ class Encoded:
 UNKNOWN = "<w>"
 
 
-def encode_sentences(sentences: list[str], names=None, vocab: frozenset[int] | None = None) -> Encoded:
+def encode_sentences(
+    sentences: list[str], names: Sequence[str] | None = None, vocab: frozenset[int] | None = None
+) -> Encoded:
     """`vocab`: token ids the model knows; any other word is read as UNKNOWN, so a model
     with a vocabulary of words common to every show cannot learn one show's topics."""
     name_words = _name_words(names)

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from podtwin.speakers.attribution import default_attributor
+from podtwin.speakers.attribution import SpeakerAttributor, default_attributor
 from podtwin.speakers.metadata import EpisodeInfo
 from podtwin.speakers.names import name_key
+
+if TYPE_CHECKING:
+    from podtwin.speakers.calibration import Calibration
 
 __all__ = ["HOST_KINDS", "TurnRow", "attribute_sentences", "attribute_turns", "role_of", "runs"]
 
@@ -70,7 +74,9 @@ def role_of(label: str | None, info: EpisodeInfo) -> str | None:
     return "guest"
 
 
-def runs(roles, speakers, confidence, origin) -> list[TurnRow]:
+def runs(
+    roles: list[str | None], speakers: list[str | None], confidence: list[float], origin: list[str]
+) -> list[TurnRow]:
     """Turns: maximal runs of one role, speaker and origin; confidence is the run's mean."""
     turns: list[TurnRow] = []
     for i, (role, speaker) in enumerate(zip(roles, speakers)):
@@ -90,7 +96,7 @@ def attribute_turns(
     labels: list[str | None],
     kinds: list[str],
     info: EpisodeInfo,
-    attributor=None,
+    attributor: SpeakerAttributor | None = None,
     host_bias: np.ndarray | None = None,
     corrections: dict[int, str] | None = None,
 ) -> list[TurnRow]:
@@ -104,10 +110,10 @@ def attribute_sentences(
     labels: list[str | None],
     kinds: list[str],
     info: EpisodeInfo,
-    attributor=None,
+    attributor: SpeakerAttributor | None = None,
     host_bias: np.ndarray | None = None,
     corrections: dict[int, str] | None = None,
-    calibration=None,
+    calibration: Calibration | None = None,
 ) -> SentenceSpeakers:
     """Who spoke each sentence: from the labels when the source has them, else from the
     structure and the speaker model (`attributor`, default the packaged one).

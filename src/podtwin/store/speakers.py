@@ -15,8 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podtwin.speakers.metadata import EpisodeInfo
+
+if TYPE_CHECKING:
+    from podtwin.speakers.attribution import SpeakerAttributor
 
 __all__ = [
     "ReviewTurn",
@@ -65,7 +69,9 @@ def episode_corrections(db: sqlite3.Connection, episode_id: int) -> dict[int, st
     return out
 
 
-def reattribute_show(db: sqlite3.Connection, show_id: int | None, attributor=None) -> tuple[list[int], list[int]]:
+def reattribute_show(
+    db: sqlite3.Connection, show_id: int | None, attributor: SpeakerAttributor | None = None
+) -> tuple[list[int], list[int]]:
     """Attribute every unlabelled episode of a show again, together, with the creator's
     corrections; rewrite their speakers and turns. Returns the episodes rewritten, and those
     whose turns moved: their passages follow turns, so the caller rebuilds them
@@ -159,7 +165,9 @@ def review_turns(db: sqlite3.Connection, episode_id: int, limit: int | None = No
     return out
 
 
-def set_turn_speaker(db: sqlite3.Connection, episode_id: int, turn: int, person: str, attributor=None) -> dict:
+def set_turn_speaker(
+    db: sqlite3.Connection, episode_id: int, turn: int, person: str, attributor: SpeakerAttributor | None = None
+) -> dict:
     """A creator says who spoke one turn: stored as a correction (kept across re-ingest), then
     the show's unlabelled episodes are attributed again with it. Raises PersonNotFound (with
     the reason) for an unknown person, episode or turn; the caller's transaction then

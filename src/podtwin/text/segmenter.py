@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podtwin.formats.base import Transcript
 from podtwin.text.sentences import split_sentences, words_with_spans
+
+if TYPE_CHECKING:
+    from podtwin.text.punctuate import Punctuator
 
 # A punctuated transcript rarely runs this many words without a terminator;
 # past it the text is treated as unpunctuated and handed to the punctuator.
@@ -37,7 +41,7 @@ class Sentence:
     restored: bool  # boundary placed by the punctuator, not by the source's punctuation
 
 
-def segment_transcript(transcript: Transcript, punctuator=None) -> list[Sentence]:
+def segment_transcript(transcript: Transcript, punctuator: Punctuator | None = None) -> list[Sentence]:
     """All sentences of the transcript, in order."""
     text = transcript.text.text
     utterances = [u for u in transcript.utterances if u.end > u.start]
@@ -81,7 +85,7 @@ def _runs(text: str, utterances) -> list[tuple[int, int]]:
     return runs
 
 
-def _split_run(text: str, start: int, end: int, punctuator) -> list[tuple[int, int, str | None]]:
+def _split_run(text: str, start: int, end: int, punctuator: Punctuator | None) -> list[tuple[int, int, str | None]]:
     """(start, end, restored_mark) for each sentence of text[start:end]."""
     out: list[tuple[int, int, str | None]] = []
     for a, b in split_sentences(text, start, end):

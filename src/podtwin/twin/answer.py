@@ -31,17 +31,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from podtwin.errors import SearchError, TwinError
-from podtwin.search.query import Filters, SearchIndex, query_words, search, search_index, validate_query, word_root
+from podtwin.search.query import Filters, Hit, SearchIndex, query_words, search, search_index, validate_query, word_root
 from podtwin.store.library import Library
 from podtwin.store.people import all_names
 from podtwin.store.sentences import (
@@ -54,6 +56,9 @@ from podtwin.store.sentences import (
 )
 from podtwin.twin.persona import Persona, episode_ids, load_persona
 from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_in, resolve_followup
+
+if TYPE_CHECKING:
+    from podtwin.search.embed import Embedder
 
 __all__ = ["Answer", "Citation", "TwinError", "ask", "evidence", "paragraphs"]
 
@@ -198,7 +203,7 @@ def closeness(library: Library, filters: Filters, vector: np.ndarray, index: Sea
     return Closeness(rows, cosines(index, rows, vector), index)
 
 
-def cosines(index, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+def cosines(index: SearchIndex, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """The question's cosine to these rows' vectors. Gathering many rows copies more memory
     than scoring every row costs (a host speaks in hundreds of episodes), so many are
     scored all at once and picked after."""
@@ -208,7 +213,12 @@ def cosines(index, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 
 def evidence(
-    library, filters: Filters, question: str, vector: np.ndarray, hits, near: Closeness | None = None
+    library: Library,
+    filters: Filters,
+    question: str,
+    vector: np.ndarray,
+    hits: list[Hit],
+    near: Closeness | None = None,
 ) -> dict[str, float]:
     """Retrieval evidence that the person's record answers the question (calibration inputs)."""
     near = near or closeness(library, filters, vector)
@@ -243,13 +253,13 @@ def evidence(
 
 
 def ask(
-    library,
+    library: Library,
     person: str,
     question: str,
     *,
     history: list[str] | None = None,
     persona: Persona | None = None,
-    embedder=None,
+    embedder: Embedder | None = None,
     calibration: Calibration | None = None,
     llm: str | None = None,
     llm_model: str | None = None,
@@ -412,7 +422,9 @@ def _where(span: dict) -> str:
 # -- policy -----------------------------------------------------------------------------------
 
 
-def off_limits_topic(persona: Persona, questions: list[str], vector, embedder, cal: Calibration) -> str | None:
+def off_limits_topic(
+    persona: Persona, questions: list[str], vector: np.ndarray, embedder: Embedder, cal: Calibration
+) -> str | None:
     """The off-limits topic a question touches, by word or by meaning, if any."""
     if not persona.off_limits:
         return None
@@ -435,7 +447,7 @@ TOPIC_TEMPLATE = "Let's talk about {}."
 
 
 @lru_cache(maxsize=256)
-def topic_vectors(embedder, topics: tuple[str, ...]) -> np.ndarray:
+def topic_vectors(embedder: Embedder, topics: tuple[str, ...]) -> np.ndarray:
     """The off-limits topics' vectors, once per persona's list."""
     return embedder.embed([TOPIC_TEMPLATE.format(t) for t in topics])
 
@@ -487,7 +499,7 @@ def _abstain(
     return reply
 
 
-def nearest_topics(hits) -> list[str]:
+def nearest_topics(hits: list[Hit]) -> list[str]:
     """Short descriptions of the person's nearest passages: their opening words, with the episode."""
     out: list[str] = []
     for h in hits[:NEAREST_TOPICS]:
@@ -501,12 +513,10 @@ def nearest_topics(hits) -> list[str]:
 # -- sentence vectors ----------------------------------------------------------------------
 
 
-def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
+def sentence_vectors(library: Library, texts: list[str], embedder: Embedder) -> np.ndarray:
     """Vectors of sentences the answer weighs: stored ones from the library, the others
     embedded now and stored for the next question that weighs them (a twin's popular
     passages are embedded once, not per question)."""
-    import sqlite3
-
     from podtwin.search.embed import DIMENSIONS
     from podtwin.search.passages import text_hash
 
@@ -530,7 +540,7 @@ def sentence_vectors(library, texts: list[str], embedder) -> np.ndarray:
 # -- composing --------------------------------------------------------------------------------
 
 
-def span_passages(library, near: Closeness, hits) -> list:
+def span_passages(library: Library, near: Closeness, hits: list[Hit]) -> list[Hit]:
     """The passages to draw the answer from, among the fused results and the person's nearest
     passages by embedding (a passage the question shares no word with can still be the one
     that answers it): fused rank first, cosine to break near-ties and to place the rest."""
@@ -550,7 +560,14 @@ def span_passages(library, near: Closeness, hits) -> list:
     return sorted(list(hits) + extra, key=score, reverse=True)[:SPAN_PASSAGES]
 
 
-def choose_spans(library, persona: Persona, hits, vector, embedder, reply: Answer | None = None) -> list[dict]:
+def choose_spans(
+    library: Library,
+    persona: Persona,
+    hits: list[Hit],
+    vector: np.ndarray,
+    embedder: Embedder,
+    reply: Answer | None = None,
+) -> list[dict]:
     """The answer's blocks, best first: each the best window of consecutive sentences of one of
     the person's turns (BLOCK_SENTENCES), as a cited span; the first answers, up to MAX_ALSO
     more from other turns ("also") when they match nearly as well.
@@ -768,7 +785,7 @@ _CASE_COUNTS: OrderedDict[str, Counter] = OrderedDict()
 _CASE_LOCK = threading.Lock()
 
 
-def source_case_counts(db, source_id: int) -> Counter:
+def source_case_counts(db: sqlite3.Connection, source_id: int) -> Counter:
     """Word spellings counted over a whole source (display casing), kept per source content."""
     content_hash = source_hash(db, source_id)
     if content_hash is None:

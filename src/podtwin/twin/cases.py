@@ -15,8 +15,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from podtwin.errors import PodtwinError
+
+if TYPE_CHECKING:
+    from podtwin.store.library import Library
+    from podtwin.twin.persona import Persona
 
 __all__ = ["KINDS", "case_persona", "load_cases", "mentions", "quote_overlaps"]
 
@@ -90,7 +95,7 @@ def mentions(answer: str, phrase: str) -> bool:
     return _norm(phrase) in _norm(answer)
 
 
-def case_persona(library, case: dict):
+def case_persona(library: Library, case: dict) -> Persona | None:
     """The case's persona as the library stores it, with the case's off-limits topics set;
     None when the library has no such person."""
     from podtwin.errors import PersonNotFound

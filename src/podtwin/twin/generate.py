@@ -18,11 +18,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from podtwin.errors import LLMError
 from podtwin.text.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from podtwin.search.embed import Embedder
+    from podtwin.search.query import Hit
+    from podtwin.store.library import Library
 
 __all__ = ["LLMError", "chat_completion", "grounded_rewrite", "redacted", "support"]
 
@@ -95,7 +101,9 @@ def content_words(text: str) -> set[str]:
     return {w for w in _CONTENT.findall(text.lower()) if w not in _STOP}
 
 
-def support(sentence_vectors: np.ndarray, sentences: list[str], span_vectors: np.ndarray, spans: list[str]):
+def support(
+    sentence_vectors: np.ndarray, sentences: list[str], span_vectors: np.ndarray, spans: list[str]
+) -> list[tuple[int | None, float, float]]:
     """Per generated sentence: (index of the best supporting span or None, cosine, word share)."""
     out = []
     sims = sentence_vectors @ span_vectors.T if len(spans) else np.zeros((len(sentences), 0))
@@ -120,7 +128,9 @@ class Rewrite:
     fell_back: bool
 
 
-def grounded_rewrite(url: str, person: str, question: str, spans: list[str], embedder, model=None) -> Rewrite:
+def grounded_rewrite(
+    url: str, person: str, question: str, spans: list[str], embedder: Embedder, model: str | None = None
+) -> Rewrite:
     """The model's first-person answer from the spans, each kept sentence tied to its span."""
     numbered = "\n".join(f"[{i + 1}] {s}" for i, s in enumerate(spans))
     messages = [
@@ -161,11 +171,11 @@ _DECLINE = re.compile(
 @dataclass
 class BaselineReply:
     answer: str
-    passages: list  # the search hits pasted into the prompt (any speaker)
+    passages: list[Hit]  # the search hits pasted into the prompt (any speaker)
     declined: bool  # the model's own words say it won't or can't answer
 
 
-def baseline_answer(library, url: str, person: str, question: str, model=None) -> BaselineReply:
+def baseline_answer(library: Library, url: str, person: str, question: str, model: str | None = None) -> BaselineReply:
     """What most projects ship: the top passages of any speaker under "You are PERSON"."""
     from podtwin.search.query import search
 
