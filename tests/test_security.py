@@ -372,3 +372,41 @@ def test_forwarded_for_is_trusted_only_from_named_proxies(library_copy):
     assert 429 in codes[()] and set(codes[()]) <= {200, 429}
     # ... and from a named proxy each forwarded address is a client of its own
     assert codes[("--forwarded-allow-ips", "127.0.0.1")] == [200] * 6
+
+
+# -- the house: one resolution per request --------------------------------------------------------
+
+
+def test_a_request_resolves_its_person_once(service, monkeypatch):
+    """/api/ask, /v1 and the page's ask each name the person once: resolving it (a slug, an id
+    or a spelling of the name) happens once per request, not again in each layer below."""
+    import podtwin.api.service as service_module
+    import podtwin.store.people as people_module
+
+    calls: list[str] = []
+    resolve, lookup = Service.person_name, people_module.person_id
+
+    def counted_resolve(self, who):
+        calls.append(who)
+        return resolve(self, who)
+
+    def counted_lookup(db, name):
+        calls.append(name)
+        return lookup(db, name)
+
+    monkeypatch.setattr(service_module.Service, "person_name", counted_resolve)
+    monkeypatch.setattr(people_module, "person_id", counted_lookup)
+    import podtwin.twin.persona as persona_module
+
+    monkeypatch.setattr(persona_module, "person_id", counted_lookup)
+    with TestClient(create_app(service)) as c:
+        for send in (
+            lambda: c.post("/api/ask", json={"person": ELON, "question": ANSWERED}),
+            lambda: c.post(
+                "/v1/chat/completions", json={"model": ELON, "messages": [{"role": "user", "content": ANSWERED}]}
+            ),
+            lambda: c.post(f"/people/{ELON}", data={"question": ANSWERED}),
+        ):
+            calls.clear()
+            assert send().status_code == 200
+            assert calls == [ELON], calls

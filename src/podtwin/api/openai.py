@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -89,7 +90,7 @@ def position(c: dict) -> str:
     return f"char {c['start_char']:,}"
 
 
-def reply_text(reply: dict, label=None) -> tuple[list[str], list[dict]]:
+def reply_text(reply: dict, label: Callable[[int], str] | None = None) -> tuple[list[str], list[dict]]:
     """The reply as pieces of text with numbered references, and its citations numbered
     (label: episode id -> its name, for the references). Each block of the answer is its own
     paragraph (blank lines between), the line introducing it on the line above."""
@@ -164,7 +165,7 @@ def add_openai_routes(app: FastAPI, service: Service, read: list, llm: str | Non
         model = slug(person)
 
         def answer() -> dict:
-            return service.ask(person, question, history, channel="openai", llm=llm)
+            return service.ask_as(person, question, history, channel="openai", llm=llm)
 
         if not body.stream:
             try:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class Limits:
 _FILE_KEYS = ("path", "source_file")
 
 
-def file_names(value):
+def file_names(value: Any) -> Any:
     """The value (JSON: dicts, lists) with each transcript's path cut to its file name: a reply
     never shows where the server keeps its files (the CLI, on the user's own machine, does)."""
     if isinstance(value, list):
@@ -144,7 +145,7 @@ class Service:
         The persona's off-limits topics are the creator's to see (creator: the caller is)."""
         name = self.person_name(who)
         info = next(p for p in self.people() if p["name"] == name)
-        return {**info, "persona": self.persona(name, creator=creator), "topics": self.topics(name)}
+        return {**info, "persona": self._persona_of(name, creator), "topics": self.topics(name)}
 
     def topics(self, name: str, n: int = 12) -> list[dict]:
         """The words that set this person's passages apart: tf-idf over the search index's
@@ -259,10 +260,25 @@ class Service:
         channel: str = "api",
         llm: str | None = None,
     ) -> dict:
-        """One reply of a twin (as `podtwin ask --json`), logged for the creator."""
+        """One reply of a twin (as `podtwin ask --json`), logged for the creator; person: a slug,
+        id or any spelling of the name."""
+        return self.ask_as(self.person_name(person), question, history, channel=channel, llm=llm)
+
+    def ask_as(
+        self,
+        name: str,
+        question: str,
+        history: list[str] | None = None,
+        *,
+        channel: str = "api",
+        llm: str | None = None,
+    ) -> dict:
+        """ask, for a person resolved already (name: person_name's canonical name), so a request
+        resolves its person once."""
         from podtwin.errors import TwinError
         from podtwin.store.questions import log_question
         from podtwin.twin.answer import ask
+        from podtwin.twin.persona import persona_of
 
         if len(question) > self.limits.question_chars:
             raise TwinError(f"the question is {len(question)} characters; the limit is {self.limits.question_chars}")
@@ -272,10 +288,10 @@ class Service:
                 raise TwinError(
                     f"an earlier question is {len(earlier):,} characters; the limit is {self.limits.question_chars:,}"
                 )
-        name = self.person_name(person)
         with self.library() as library:
-            reply = ask(library, name, question, history=history, embedder=self.embedder, llm=llm).as_json()
-            reply = file_names(reply)
+            persona = persona_of(library.db, name)
+            reply = ask(library, name, question, history=history, persona=persona, embedder=self.embedder, llm=llm)
+            reply = file_names(reply.as_json())
             with library.atomic() as db:
                 log_question(db, name, question, reply, channel)
         return reply
@@ -291,18 +307,20 @@ class Service:
     def persona(self, person: str, *, creator: bool = False) -> dict:
         """A twin's bounds; off-limits topics only for the creator (a list of them tells anyone
         what to probe for)."""
-        from podtwin.twin.persona import load_persona
+        return self._persona_of(self.person_name(person), creator)
 
-        name = self.person_name(person)
+    def _persona_of(self, name: str, creator: bool) -> dict:
+        from podtwin.twin.persona import persona_of
+
         with self.library() as library:
-            shown = load_persona(library.db, name).as_json()
+            shown = persona_of(library.db, name).as_json()
         if not creator:
             del shown["off_limits"]
         return shown
 
     def set_persona(self, person: str, changes: dict) -> dict:
         """Change some of a persona's settings (the others stay), validated as `podtwin persona set`."""
-        from podtwin.twin.persona import Persona, load_persona, save_persona
+        from podtwin.twin.persona import Persona, persona_of, save_persona
 
         name = self.person_name(person)
         allowed = {"disclosure", "off_limits", "decline", "style", "max_words", "episodes"}
@@ -310,10 +328,10 @@ class Service:
         if unknown:
             raise PodtwinError(f"unknown persona settings: {', '.join(sorted(unknown))}")
         with self.library() as library:
-            current = load_persona(library.db, name)
+            current = persona_of(library.db, name)
             persona = Persona(**{**current.__dict__, **changes, "person": name})
             save_persona(library, persona)
-        return self.persona(name, creator=True)
+        return self._persona_of(name, True)
 
     # -- the creator's speakers review -------------------------------------------------------
 

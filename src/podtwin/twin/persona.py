@@ -7,14 +7,19 @@ interface (CLI, web, API, MCP) applies the same bounds.
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from podtwin.errors import PersonaError
 from podtwin.store.people import person_id
 from podtwin.store.personas import persona_row, write_persona
 
-__all__ = ["STYLES", "Persona", "PersonaError", "load_persona", "save_persona"]
+if TYPE_CHECKING:
+    from podtwin.store.library import Library
+
+__all__ = ["STYLES", "Persona", "PersonaError", "load_persona", "persona_of", "save_persona"]
 
 STYLES = ("verbatim", "conversational")
 DEFAULT_MAX_WORDS = 120
@@ -58,9 +63,14 @@ class Persona:
         return d
 
 
-def load_persona(db, name: str) -> Persona:
+def load_persona(db: sqlite3.Connection, name: str) -> Persona:
     """The persona of a person named (any alias or spelling); defaults if none was set."""
-    _, person = person_id(db, name)
+    return persona_of(db, person_id(db, name)[1])
+
+
+def persona_of(db: sqlite3.Connection, person: str) -> Persona:
+    """The persona of a person by canonical name, resolved already (a request resolves its
+    person once); defaults if none was set."""
     row = persona_row(db, person)
     if row is None:
         return Persona(person)
@@ -68,7 +78,7 @@ def load_persona(db, name: str) -> Persona:
     return Persona(person, disclosure, off_limits, decline, style, max_words, episodes)
 
 
-def save_persona(library, persona: Persona) -> None:
+def save_persona(library: Library, persona: Persona) -> None:
     """Validate and store (replacing the person's previous persona)."""
     validate(library, persona)
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -86,7 +96,7 @@ def save_persona(library, persona: Persona) -> None:
         )
 
 
-def validate(library, persona: Persona) -> None:
+def validate(library: Library, persona: Persona) -> None:
     if persona.style not in STYLES:
         raise PersonaError(f"unknown style {persona.style!r}; choose {' or '.join(STYLES)}")
     if not 10 <= persona.max_words <= 1000:
@@ -107,7 +117,7 @@ def validate(library, persona: Persona) -> None:
     episode_ids(library, persona)  # raises on a selector that matches nothing
 
 
-def episode_ids(library, persona: Persona) -> tuple[int, ...] | None:
+def episode_ids(library: Library, persona: Persona) -> tuple[int, ...] | None:
     """The episodes the twin may draw on (None: all)."""
     from podtwin.store.library import resolve_episode
 

@@ -125,7 +125,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         info = service.person(person)
         earlier = [q for q in history.split("\n") if q.strip()][-service.limits.history_turns :]
         try:
-            reply = service.ask(info["name"], question, earlier, channel="web", llm=app.state.llm)
+            reply = service.ask_as(info["name"], question, earlier, channel="web", llm=app.state.llm)
         except PodtwinError as e:
             return page(request, "person.html", 400, person=info, reply=None, error=str(e))
         _, citations = reply_text(reply, service.episode_label)
