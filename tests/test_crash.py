@@ -36,9 +36,9 @@ and embedding in proportion to the time each takes, from a seeded random.Random 
 to the machine's speed). The crash test then takes about two minutes, three on busy cores.
 
 The checks themselves are shown to fail on what a torn write would leave (test_inspect_*,
-test_check_polls_*). One thing a kill does leave behind is a known bug, kept as a strict xfail:
-the ingest's reader processes outlive it (test_reader_processes_exit_when_ingest_is_killed), so
-the runs here sweep the killed ingest's process group after each kill.
+test_check_polls_*). The ingest's reader processes stop by themselves when it is killed
+(test_reader_processes_exit_when_ingest_is_killed, a bug this harness found); the runs here
+still sweep the killed ingest's process group after each kill, so no run waits on another's.
 """
 
 from __future__ import annotations
@@ -639,12 +639,6 @@ def _group(pgid: int) -> list[int]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: ingest's reader processes (ProcessPoolExecutor, ingest._process_all) outlive a killed "
-    "ingest, blocked for good; embedding workers have search.index._exit_with_parent, readers nothing like it",
-)
 def test_reader_processes_exit_when_ingest_is_killed(tmp_path, inbox):
     """An ingest of 4 or more files reads them in a pool of processes. SIGKILLed while they read,
     the ingest cannot shut the pool down: its readers must then stop by themselves, as the

@@ -17,7 +17,7 @@ from podtwin.clean.sponsors import default_sponsor_tagger
 from podtwin.errors import TranscriptError
 from podtwin.formats import parse_transcript, read_transcript
 from podtwin.formats.base import Transcript
-from podtwin.search.index import index_episode
+from podtwin.search.index import exit_with_parent, index_episode
 from podtwin.speakers.metadata import EpisodeInfo, infer_episode_info
 from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
@@ -262,7 +262,10 @@ def _process_all(files: list[Path], workers: int | None) -> Iterator[ProcessedFi
     # Each worker is one core's worth: BLAS threads inside workers would fight over the same cores.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=spawn, initializer=exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         yield from pool.map(_safe_process, files, chunksize=2)
 
 

@@ -155,7 +155,10 @@ def embed_missing(
     else:
         name = MODEL_NAME
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         results = pool.map(_embed_in_worker, [[t for _, t in b] for b in batches])
     done = 0
@@ -182,15 +185,22 @@ def _vectors(embedder, texts: list[str]) -> np.ndarray:
 _worker_embedder = None
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int) -> None:
     global _worker_embedder
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    exit_with_parent(parent)
     _worker_embedder = Embedder(threads=1)
 
 
-def _exit_with_parent(parent: int) -> None:
-    # A parent killed outright (SIGTERM, SIGKILL) cannot shut its pool down; its workers
-    # would embed on for minutes. Once adopted by another process, a worker stops.
+def exit_with_parent(parent: int | None = None) -> None:
+    """In a pool's worker: stop when the process that started the pool is gone. A parent killed
+    outright (SIGTERM, SIGKILL) cannot shut its pool down, and its workers would work on (or
+    wait for ever) holding memory; once adopted by another process, a worker exits. parent:
+    the pool's process id, passed by it (`initargs=(os.getpid(),)`): a worker that starts after
+    its parent died would otherwise take its new parent for the pool's."""
+    threading.Thread(target=_watch_parent, args=(parent or os.getppid(),), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
