@@ -22,8 +22,8 @@ from schemathesis.generation import GenerationMode
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from podtwin.server import create_app
 from podtwin.api.service import Limits, Service
+from podtwin.server import create_app
 
 # (method, route path) -> the status codes the fuzzing tests saw there; which of them ran
 REACHED: dict[tuple[str, str], set[int]] = {}
