@@ -64,6 +64,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_search.py --keep $(FULL_DB)
 	$(BIN)/python bench/bench_twin.py --library $(FULL_DB)
 	$(BIN)/python bench/bench_server.py --library $(FULL_DB)
+	$(BIN)/python bench/bench_soak.py --seconds 600 --warmup 60
 
 # A library of the whole shared corpus, for `podtwin eval search`.
 $(FULL_DB): | $(STAMP)
