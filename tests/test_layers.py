@@ -43,3 +43,19 @@ def test_an_import_up_a_floor_is_caught(tmp_path):
     config = tmp_path / "pyproject.toml"
     config.write_text(swapped)
     assert lint_imports(config_filename=str(config), no_cache=True) == 1
+
+
+def test_no_sql_outside_the_store_and_search():
+    """Only store/ and search/ (and lab/, which measures against libraries) talk SQL: every other
+    package goes through their functions."""
+    import re
+
+    src = PYPROJECT.parent / "src" / "podtwin"
+    sql = re.compile(r"\.execute(?:many|script)?\(|\b(?:SELECT|INSERT INTO|UPDATE|DELETE FROM)\s+\w")
+    offenders = [
+        str(path.relative_to(src))
+        for path in sorted(src.rglob("*.py"))
+        if path.relative_to(src).parts[0] not in ("store", "search", "lab") and sql.search(path.read_text())
+    ]
+    assert offenders == []
+    assert sql.search((src / "store" / "questions.py").read_text())  # the pattern finds SQL where it is
