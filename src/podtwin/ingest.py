@@ -23,6 +23,7 @@ from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
 from podtwin.speakers.turns import TurnRow, attribute_sentences, runs
 from podtwin.store.episodes import (
+    SentenceRow,
     add_episode,
     add_source,
     delete_episode,
@@ -40,20 +41,6 @@ from podtwin.store.people import apply_corrections, rebuild_people
 from podtwin.store.shows import name_hosts, reconcile_shows
 from podtwin.store.speakers import reattribute_show
 from podtwin.text.segmenter import segment_transcript
-
-
-@dataclass
-class SentenceRow:
-    speaker: str | None
-    role: str | None  # "host" or "guest"
-    kind: str
-    start_char: int
-    end_char: int
-    start_s: float | None
-    end_s: float | None
-    restored: bool
-    text: str
-    confidence: float = 1.0  # P(speaker is right), calibrated (1.0 for labels and structure)
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from podtwin.speakers.metadata import EpisodeInfo
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SourceFingerprint",
-    "SentenceToStore",
+    "SentenceRow",
     "add_episode",
     "add_source",
     "delete_episode",
@@ -34,12 +35,12 @@ __all__ = [
 ]
 
 
-class SentenceToStore(Protocol):
-    """One sentence as ingest hands it over (podtwin.ingest.SentenceRow fits): a protocol,
-    so the store needs nothing from ingest, which sits above it."""
+@dataclass
+class SentenceRow:
+    """One sentence of an episode as ingest makes it and the store writes it."""
 
     speaker: str | None
-    role: str | None
+    role: str | None  # "host" or "guest"
     kind: str
     start_char: int
     end_char: int
@@ -47,7 +48,7 @@ class SentenceToStore(Protocol):
     end_s: float | None
     restored: bool
     text: str
-    confidence: float
+    confidence: float = 1.0  # P(speaker is right), calibrated (1.0 for labels and structure)
 
 
 class SourceFingerprint(NamedTuple):
@@ -145,7 +146,7 @@ def write_episode_rows(
     db: sqlite3.Connection,
     episode_id: int,
     info: EpisodeInfo,
-    sentences: Sequence[tuple[int, SentenceToStore]],
+    sentences: Sequence[tuple[int, SentenceRow]],
     turns: Sequence[TurnRow],
     segments: Iterable[tuple[str, int, int, int]],
     now: str,
