@@ -5,6 +5,7 @@ bad URLs refused; flags rate limited."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -277,4 +278,28 @@ def test_a_flag_on_no_question_is_404(small_library):
     service = Service(db)
     with TestClient(create_app(service, webhooks=False)) as client:
         assert client.post("/api/questions/999999/flag", json={}).status_code == 404
+    service.close()
+
+
+def test_the_web_app_flags_answers_and_shows_the_creator_the_events(small_library):
+    db, key = small_library
+    with Library(db) as library, library.atomic() as conn:  # nothing is sent: no server runs the sender here
+        set_webhook(conn, "Grace Hopper", f"http://127.0.0.1:{free_port()}/hook")
+    service = Service(db, limits=Limits(flags_per_minute=2))
+    with TestClient(create_app(service, webhooks=False), base_url="http://127.0.0.1") as client:
+        page = client.post("/people/grace-hopper", data={"question": "what did the navy think of your compiler?"})
+        assert page.status_code == 200
+        found = re.search(r'action="/questions/(\d+)/flag"', page.text)
+        assert found, "the answer has no flag form"
+        headers = {"Origin": "http://127.0.0.1"}
+        r = client.post(found.group(0)[8:-1], data={"reason": "made up"}, headers=headers)
+        assert r.status_code == 200 and "flagged" in r.text
+        client.post(found.group(0)[8:-1], data={"reason": "again"}, headers=headers)
+        r = client.post(found.group(0)[8:-1], data={"reason": "once more"}, headers=headers)
+        assert r.status_code == 429 and "Too many flags" in r.text
+
+        assert client.post("/creator/login", data={"key": key}, headers=headers).status_code == 200
+        creator = client.get("/creator/people/grace-hopper")
+        assert creator.status_code == 200 and "Webhook" in creator.text
+        assert "made up" in creator.text and "flagged" in creator.text  # the event of the flag, listed
     service.close()

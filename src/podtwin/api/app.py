@@ -363,7 +363,7 @@ def create_api(
         """Recent questions asked of this twin, with the replies (needs an API key)."""
         return service.recent_questions(person, limit)
 
-    flags = Window(limits.flags_per_minute)
+    flags = app.state.flags = Window(limits.flags_per_minute)  # the web app's flag form counts here too
 
     @app.post("/api/questions/{question_id}/flag", dependencies=read, tags=["twins"])
     def api_flag(question_id: QuestionId, request: Request, body: FlagRequest | None = None) -> dict:
