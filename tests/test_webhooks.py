@@ -303,3 +303,29 @@ def test_the_web_app_flags_answers_and_shows_the_creator_the_events(small_librar
         assert creator.status_code == 200 and "Webhook" in creator.text
         assert "made up" in creator.text and "flagged" in creator.text  # the event of the flag, listed
     service.close()
+
+
+def test_the_server_sends_events_in_the_background_and_stops_its_sender_on_shutdown(small_library):
+    db, _ = small_library
+    port = free_port()
+    with Library(db) as library, library.atomic() as conn:
+        secret = set_webhook(
+            conn, "Ada Lovelace", f"http://127.0.0.1:{port}/", watch_topics=["compilers"], new_secret=True
+        )["secret"]
+    receiver = Receiver(secret, port)
+    receiver.start()
+    service = Service(db)
+    settings = {"interval": 0.05, "timeout": TIMEOUT, "backoff_s": BACKOFF}
+    try:
+        with TestClient(create_app(service, webhooks=settings)) as client:
+            deliverer = client.app.state.deliverer
+            reply = client.post("/api/ask", json={"person": "ada-lovelace", "question": "what about compilers?"}).json()
+            deadline = time.monotonic() + 10
+            while not any(e["data"]["question_id"] == reply["question_id"] for e in receiver.processed.values()):
+                assert time.monotonic() < deadline, "the server's sender did not deliver the event"
+                time.sleep(0.05)
+        assert deliverer._thread is None  # stopped and joined with the app
+    finally:
+        receiver.stop()
+        service.close()
+    assert receiver.bad_signatures == 0
