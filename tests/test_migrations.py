@@ -110,6 +110,16 @@ SEEDS: dict[str, list[dict]] = {
         {"fingerprint": "seed-fingerprint", "epoch": 3, "matrix": b"\x01" * 16, "first_moment": b"\x02" * 16,
          "second_moment": b"\x03" * 16, "best_matrix": b"\x04" * 16, "best_recall": 0.75},
     ],
+    "webhooks": [
+        {"person": "Bea Guest", "url": "https://hooks.example/podtwin", "secret": "whsec_seed",
+         "watch_topics": '["war"]', "unsure_below": 0.8, "created_at": NOW, "updated_at": NOW},
+    ],
+    "events": [
+        {"id": "00000000-0000-4000-8000-000000000001", "kind": "flagged", "person": "Bea Guest",
+         "payload": '{"data": {"question_id": 1}, "id": "00000000-0000-4000-8000-000000000001"}',
+         "created_at": NOW, "attempts": 1, "next_attempt_at": NOW, "delivered_at": None, "last_error": "HTTP 500"},
+    ],
+    "flags": [{"id": 1, "question_id": 1, "reason": "not what I said", "client": "127.0.0.1", "created_at": NOW}],
 }  # fmt: skip
 
 # tables a migration fills itself: a single row of state, compared on its own below

@@ -17,6 +17,7 @@ PodtwinError                  base of every error podtwin reports to a user (CLI
 ├── ApiKeyError               an API key that cannot be made or revoked
 ├── EmbeddingModelError       a shipped model file missing or corrupt (named, with the fix)
 ├── TuneError                 `podtwin tune` has nothing to tune on, or cannot go on
+├── WebhookError              a webhook that cannot be kept (a URL not http(s), a bad watch topic or confidence)
 └── LLMError                  the language model of generative mode failed (never quotes its URL)
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "TwinError",
     "UnknownFormat",
     "UnreadableFile",
+    "WebhookError",
 ]
 
 
@@ -105,4 +107,8 @@ class TuneError(PodtwinError):
 
 
 class LLMError(PodtwinError):
+    pass
+
+
+class WebhookError(PodtwinError):
     pass

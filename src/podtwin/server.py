@@ -24,9 +24,10 @@ def create_app(
     limits: Limits | None = None,
     llm: str | None = None,
     workers: int | None = None,
+    webhooks: bool | dict = True,
 ) -> FastAPI:
     """The whole app over one library (a path, or a Service already open): see create_api for
     the options."""
-    app = create_api(library, private=private, limits=limits, llm=llm, workers=workers)
+    app = create_api(library, private=private, limits=limits, llm=llm, workers=workers, webhooks=webhooks)
     add_pages(app, app.state.service)
     return app

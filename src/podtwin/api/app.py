@@ -63,6 +63,47 @@ class SpeakerChange(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    url: str = Field(min_length=1, max_length=2000, description="Where events are POSTed: http:// or https://")
+    watch_topics: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Questions touching one of these (by word or meaning) raise a watched_topic event",
+    )
+    unsure_below: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Replies below this confidence raise an unsure event; null: none"
+    )
+    new_secret: bool = Field(default=False, description="Make a new signing secret (shown once, in this reply)")
+
+
+class FlagRequest(BaseModel):
+    reason: str = Field(default="", max_length=500, description="What is wrong with the reply (optional)")
+
+
+QuestionId = Annotated[int, Path(ge=1, le=2**53)]
+
+
+class Window:
+    """Actions per minute per client address (a fixed window); allow() says whether one more may go."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.windows: dict[str, tuple[int, int]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        if not self.per_minute:
+            return True
+        window = int(time.monotonic() // 60)
+        with self.lock:
+            start, count = self.windows.get(client, (window, 0))
+            count = count + 1 if start == window else 1
+            self.windows[client] = (window, count)
+            if len(self.windows) > 100_000:  # forget old clients rather than grow without end
+                self.windows = {c: w for c, w in self.windows.items() if w[0] == window}
+        return count <= self.per_minute
+
+
 class BodyLimit:
     """Refuse a request body over the limit (413) before it is read into memory."""
 
@@ -174,20 +215,34 @@ def create_api(
     limits: Limits | None = None,
     llm: str | None = None,
     workers: int | None = None,
+    webhooks: bool | dict = True,
 ) -> FastAPI:
     """The JSON API and the OpenAI-compatible chat over one library (a path, or a Service
     already open); podtwin.server adds the web app's pages to it.
 
     private: reads and chat need an API key too; llm: an OpenAI-compatible endpoint that
     rewrites answers (generative mode), else answers are extractive; workers: requests
-    handled at once (more only add switching between threads: the work is CPU-bound)."""
+    handled at once (more only add switching between threads: the work is CPU-bound);
+    webhooks: send the creator's webhook events in the background while serving (a dict:
+    api.webhooks.Deliverer's settings)."""
     service = library if isinstance(library, Service) else Service(library, limits=limits)
     limits = service.limits
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.workers
-        yield
+        deliverer = None
+        if webhooks:  # the creator's webhook events, sent from the library's queue while serving
+            from podtwin.api.webhooks import Deliverer
+
+            deliverer = Deliverer(service.path, **(webhooks if isinstance(webhooks, dict) else {}))
+            deliverer.start()
+        app.state.deliverer = deliverer
+        try:
+            yield
+        finally:
+            if deliverer is not None:
+                await anyio.to_thread.run_sync(deliverer.stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -307,6 +362,43 @@ def create_api(
     def api_questions(person: str, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> list[dict]:
         """Recent questions asked of this twin, with the replies (needs an API key)."""
         return service.recent_questions(person, limit)
+
+    flags = app.state.flags = Window(limits.flags_per_minute)  # the web app's flag form counts here too
+
+    @app.post("/api/questions/{question_id}/flag", dependencies=read, tags=["twins"])
+    def api_flag(question_id: QuestionId, request: Request, body: FlagRequest | None = None) -> dict:
+        """A listener flags a reply as wrong (no account needed; a few a minute per address,
+        429 beyond): kept for the creator, and sent to the twin's webhook as a `flagged` event.
+        The question id is `question_id` in the ask reply."""
+        client = (request.client.host if request.client else None) or "?"
+        if not flags.allow(client):
+            raise HTTPException(429, "too many flags from this address; try again in a minute", {"Retry-After": "60"})
+        return service.flag(question_id, (body or FlagRequest()).reason, client)
+
+    @app.get("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
+    def api_webhook(person: Annotated[str, Path(max_length=200)]) -> dict:
+        """A twin's webhook: URL, watch topics, unsure_below (needs an API key; never the secret)."""
+        return service.webhook(person)
+
+    @app.put("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
+    def api_set_webhook(person: Annotated[str, Path(max_length=200)], settings: WebhookSettings) -> dict:
+        """Make or replace a twin's webhook (needs an API key). Events are POSTed as JSON, signed
+        in `X-Podtwin-Signature-256` (sha256=HMAC of the body with the secret); the secret is in
+        this reply only when it is made (the first time, or new_secret). A URL that is not
+        http(s) is refused (400) with the reason."""
+        return service.set_webhook(
+            person, settings.url, settings.watch_topics, settings.unsure_below, settings.new_secret
+        )
+
+    @app.get("/api/webhook/events", dependencies=write, tags=["webhooks"])
+    def api_webhook_events(
+        person: Annotated[str | None, Query(max_length=200)] = None,
+        status: Annotated[str | None, Query(pattern="^(delivered|pending|failed)$")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[dict]:
+        """The latest webhook events, newest first, each delivered, pending or failed, with its
+        attempts and last error (needs an API key; as `podtwin webhook events --json`)."""
+        return service.webhook_events(person, status, limit)
 
     @app.get("/api/episodes/{episode_id}/speakers", dependencies=write, tags=["episodes"])
     def api_speakers_review(episode_id: EpisodeId, limit: ReviewLimit = None) -> list[dict]:

@@ -48,6 +48,7 @@ class Limits:
     request_bytes: int = 6_000_000
     requests_per_minute: int = 1200  # per client address; a public twin, not a bottomless one
     recent_questions: int = 50
+    flags_per_minute: int = 5  # per client address: flagging needs no account, so it is kept small
 
 
 _FILE_KEYS = ("path", "source_file")
@@ -277,6 +278,7 @@ class Service:
         resolves its person once."""
         from podtwin.errors import TwinError
         from podtwin.store.questions import log_question
+        from podtwin.store.webhooks import enqueue_event
         from podtwin.twin.answer import ask
         from podtwin.twin.persona import persona_of
 
@@ -292,9 +294,89 @@ class Service:
             persona = persona_of(library.db, name)
             reply = ask(library, name, question, history=history, persona=persona, embedder=self.embedder, llm=llm)
             reply = file_names(reply.as_json())
+            events = self._webhook_events(library, name, question, reply, channel)
             with library.atomic() as db:
-                log_question(db, name, question, reply, channel)
-        return reply
+                question_id = log_question(db, name, question, reply, channel)
+                for kind, data in events:  # queued with the question: both land, or neither
+                    enqueue_event(db, kind, name, {"question_id": question_id, **data})
+        return {**reply, "question_id": question_id}
+
+    def _webhook_events(self, library: Library, name: str, question: str, reply: dict, channel: str) -> list:
+        """The events a reply raises for the person's webhook (kind, data): `watched_topic` when
+        the question touches a watch topic (by word or meaning, as the off-limits policy
+        matches), `unsure` when the twin answered below the creator's confidence."""
+        from podtwin.store.webhooks import webhook_of
+        from podtwin.twin.answer import load_calibration, matching_topic
+
+        hook = webhook_of(library.db, name)
+        if hook is None:
+            return []
+        base = {"question": question, "channel": channel, "answer": reply["answer"], "confidence": reply["confidence"]}
+        events = []
+        if hook["watch_topics"]:
+            resolved = reply.get("resolved_question") or question
+            vector = self.embedder.embed_query(resolved)
+            cal = load_calibration()
+            topic = matching_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, cal)
+            if topic is not None:
+                events.append(("watched_topic", {**base, "topic": topic}))
+        unsure = hook["unsure_below"]
+        answered = not reply["abstained"] and not reply["declined_by_policy"]
+        if unsure is not None and answered and reply["confidence"] is not None and reply["confidence"] < unsure:
+            events.append(("unsure", {**base, "unsure_below": unsure}))
+        return events
+
+    # -- the creator's webhooks and listeners' flags -----------------------------------------
+
+    def flag(self, question_id: int, reason: str, client: str) -> dict:
+        """A listener says a logged reply is wrong: stored, and a `flagged` event queued for the
+        twin's webhook if it has one. 404 when there is no such question."""
+        from podtwin.store.webhooks import add_flag, enqueue_event, webhook_of
+
+        reason = " ".join(reason.split())
+        with self.library() as library, library.atomic() as db:
+            flagged = add_flag(db, question_id, reason, client)
+            if flagged is None:
+                raise NotFound(f"no question {question_id}")
+            if webhook_of(db, flagged["person"]) is not None:
+                reply = flagged["reply"]
+                data = {"question_id": question_id, "question": flagged["question"], "reason": reason,
+                        "answer": reply.get("answer", ""), "confidence": reply.get("confidence")}  # fmt: skip
+                enqueue_event(db, "flagged", flagged["person"], data)
+        return {"question_id": question_id, "flagged": True}
+
+    def webhook(self, person: str) -> dict:
+        """A twin's webhook (never its secret); 404 when it has none."""
+        from podtwin.store.webhooks import webhook_of
+
+        name = self.person_name(person)
+        with self.library() as library:
+            hook = webhook_of(library.db, name)
+        if hook is None:
+            raise NotFound(f"{name} has no webhook")
+        return hook
+
+    def set_webhook(
+        self, person: str, url: str, watch_topics: list[str], unsure_below: float | None, new_secret: bool = False
+    ) -> dict:
+        """Make or replace a twin's webhook (as `podtwin webhook set`); the secret is in the reply
+        only when it is made (the first time, or new_secret)."""
+        from podtwin.store.webhooks import set_webhook
+
+        name = self.person_name(person)
+        with self.library() as library, library.atomic() as db:
+            return set_webhook(
+                db, name, url, watch_topics=watch_topics, unsure_below=unsure_below, new_secret=new_secret
+            )
+
+    def webhook_events(self, person: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
+        """The latest webhook events, newest first, delivered, pending or failed (as `podtwin
+        webhook events --json`)."""
+        from podtwin.store.webhooks import list_events
+
+        name = self.person_name(person) if person else None
+        with self.library() as library:
+            return list_events(library.db, name, status, limit)
 
     def recent_questions(self, person: str | None = None, limit: int | None = None) -> list[dict]:
         from podtwin.store.questions import recent_questions

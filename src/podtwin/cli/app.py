@@ -16,6 +16,7 @@ from podtwin.cli import search as search_commands
 from podtwin.cli import serve as serve_commands
 from podtwin.cli import tune as tune_commands
 from podtwin.cli import twin as twin_commands
+from podtwin.cli import webhook as webhook_commands
 from podtwin.store.library import default_db_path
 
 app = typer.Typer(
@@ -49,3 +50,4 @@ app.add_typer(people_commands.people_app, name="people")
 app.add_typer(people_commands.speakers_app, name="speakers")
 app.add_typer(twin_commands.persona_app, name="persona")
 app.add_typer(serve_commands.keys_app, name="keys")
+app.add_typer(webhook_commands.webhook_app, name="webhook")

@@ -392,3 +392,42 @@ def m012_sessions(db: sqlite3.Connection) -> None:
             expires_at TEXT NOT NULL
         )"""
     )
+
+
+@migration
+def m013_webhooks(db: sqlite3.Connection) -> None:
+    # "Take over" (issue 18): a webhook per twin, keyed by the person's canonical name like a
+    # persona (and renamed with the person), the events it is sent from a durable queue, and
+    # listeners' flags on replies
+    statements = [
+        """CREATE TABLE webhooks (
+            person TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,  -- the HMAC key: needed to sign, so kept as is (shown once)
+            watch_topics TEXT NOT NULL DEFAULT '[]',  -- JSON list
+            unsure_below REAL,  -- NULL: no `unsure` events
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY,  -- uuid4: the X-Podtwin-Delivery header, receivers dedupe on it
+            kind TEXT NOT NULL CHECK (kind IN ('watched_topic', 'flagged', 'unsure')),
+            person TEXT NOT NULL,
+            payload TEXT NOT NULL,  -- the exact JSON body sent (and signed) on every attempt
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,  -- NULL once delivered or given up
+            delivered_at TEXT,
+            last_error TEXT
+        )""",
+        "CREATE INDEX events_due ON events (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
+        """CREATE TABLE flags (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL DEFAULT '',
+            client TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+    ]
+    for statement in statements:
+        db.execute(statement)

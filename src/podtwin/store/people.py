@@ -192,6 +192,10 @@ def _rename_everywhere(db, old: str, new: str) -> None:
     # a persona follows its person (the target's own persona wins in a merge)
     db.execute("UPDATE OR IGNORE personas SET person = ? WHERE person = ?", [new, old])
     db.execute("DELETE FROM personas WHERE person = ?", [old])
+    # so does a webhook, and the events not yet sent
+    db.execute("UPDATE OR IGNORE webhooks SET person = ? WHERE person = ?", [new, old])
+    db.execute("DELETE FROM webhooks WHERE person = ?", [old])
+    db.execute("UPDATE events SET person = ? WHERE person = ? AND delivered_at IS NULL", [new, old])
     db.execute("UPDATE episodes SET host = ? WHERE host = ?", [new, old])
     for episode_id, guests in db.execute("SELECT id, guests FROM episodes").fetchall():
         names = json.loads(guests)

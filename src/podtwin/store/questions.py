@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 __all__ = ["log_question", "recent_questions"]
 
 
-def log_question(db: sqlite3.Connection, person: str, question: str, reply: dict, channel: str) -> None:
-    db.execute(
+def log_question(db: sqlite3.Connection, person: str, question: str, reply: dict, channel: str) -> int:
+    """Log one question with its reply; its id (what a listener's flag names)."""
+    cursor = db.execute(
         "INSERT INTO questions (person, question, reply, channel, asked_at) VALUES (?, ?, ?, ?, ?)",
         [person, question, json.dumps(reply), channel, datetime.now(UTC).isoformat(timespec="seconds")],
     )
+    return int(cursor.lastrowid)
 
 
 def recent_questions(db: sqlite3.Connection, person: str | None, limit: int) -> list[dict]:

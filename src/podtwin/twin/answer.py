@@ -60,7 +60,7 @@ from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_i
 if TYPE_CHECKING:
     from podtwin.search.embed import Embedder
 
-__all__ = ["Answer", "Citation", "TwinError", "ask", "evidence", "paragraphs"]
+__all__ = ["Answer", "Citation", "TwinError", "ask", "evidence", "matching_topic", "paragraphs"]
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 LLM_UNAVAILABLE = "(The language model could not be reached, so these are the recorded words as they were said.)"
@@ -426,17 +426,28 @@ def off_limits_topic(
     persona: Persona, questions: list[str], vector: np.ndarray, embedder: Embedder, cal: Calibration
 ) -> str | None:
     """The off-limits topic a question touches, by word or by meaning, if any."""
-    if not persona.off_limits:
+    return matching_topic(persona.off_limits, questions, vector, embedder, cal)
+
+
+def matching_topic(
+    topics: list[str], questions: list[str], vector: np.ndarray, embedder: Embedder, cal: Calibration
+) -> str | None:
+    """The first of the topics the question touches, by word or by meaning, if any: the
+    off-limits policy's matcher, and the creator's watch topics' (api.webhooks).
+
+    questions: the question as asked, then as resolved against the conversation (the last);
+    vector: the resolved question's embedding."""
+    if not topics:
         return None
     roots = {word_root(w) for q in questions for w in query_words(q)}
-    for topic in persona.off_limits:
+    for topic in topics:
         topic_roots = {word_root(w) for w in query_words(topic)}
         if topic_roots and topic_roots <= roots:
             return topic
     vectors = [vector] + ([embedder.embed_query(q) for q in questions[:1]] if questions[0] != questions[-1] else [])
-    topics = topic_vectors(embedder, tuple(persona.off_limits))
-    for i, topic in enumerate(persona.off_limits):
-        if max(float(v @ topics[i]) for v in vectors) >= cal.topic_threshold:
+    matrix = topic_vectors(embedder, tuple(topics))
+    for i, topic in enumerate(topics):
+        if max(float(v @ matrix[i]) for v in vectors) >= cal.topic_threshold:
             return topic
     return None
 

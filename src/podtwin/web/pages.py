@@ -81,6 +81,14 @@ def add_pages(app: FastAPI, service: Service) -> None:
             return page(request, "login.html", 401, next=request.url.path)
         return None
 
+    def webhook_of(name: str) -> dict:
+        """The twin's webhook and its latest events, for the creator's page of the twin."""
+        try:
+            hook = service.webhook(name)
+        except PodtwinError:
+            hook = None
+        return {"webhook": hook, "events": service.webhook_events(name, limit=30)}
+
     # errors on pages (a person or episode not found, an unknown path) come back as a page
     app.state.error_page = lambda request, status, message: page(request, "error.html", status, message=message)
 
@@ -137,6 +145,19 @@ def add_pages(app: FastAPI, service: Service) -> None:
             citations=citations,
             history="\n".join([*earlier, question]),
         )
+
+    @app.post("/questions/{question_id}/flag", response_class=HTMLResponse, include_in_schema=False)
+    def flag_answer(
+        request: Request, question_id: int, reason: Annotated[str, Form(max_length=500)] = ""
+    ) -> HTMLResponse:
+        """The "flag this answer" form without JavaScript (the chat's script posts to the API)."""
+        if (denied := allowed(request)) is not None:
+            return denied
+        client = (request.client.host if request.client else None) or "?"
+        if not app.state.flags.allow(client):
+            return page(request, "flagged.html", 429, error="Too many flags from this address; try again in a minute.")
+        service.flag(question_id, reason, client)
+        return page(request, "flagged.html")
 
     @app.get("/episodes/{episode_id}", response_class=HTMLResponse, include_in_schema=False)
     def episode_page(request: Request, episode_id: int, cite: Annotated[str, Query(max_length=40)] = ""):
@@ -242,7 +263,12 @@ def add_pages(app: FastAPI, service: Service) -> None:
             return page(request, "login.html", 401, next=request.url.path)
         info = service.person(person, creator=True)
         return page(
-            request, "creator_person.html", person=info, recent=service.recent_questions(info["name"]), saved=saved
+            request,
+            "creator_person.html",
+            person=info,
+            recent=service.recent_questions(info["name"]),
+            saved=saved,
+            **webhook_of(info["name"]),
         )
 
     @app.post("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
@@ -272,7 +298,16 @@ def add_pages(app: FastAPI, service: Service) -> None:
                 },
             )
         except PodtwinError as e:
-            return page(request, "creator_person.html", 400, person=info, recent=[], error=str(e), saved=False)
+            return page(
+                request,
+                "creator_person.html",
+                400,
+                person=info,
+                recent=[],
+                error=str(e),
+                saved=False,
+                **webhook_of(info["name"]),
+            )
         return RedirectResponse(f"/creator/people/{info['slug']}?saved=true", 303)
 
     @app.post("/creator/upload", response_class=HTMLResponse, include_in_schema=False)

@@ -49,6 +49,28 @@ function render(box, reply, citations) {
     box.append(ol);
   }
   box.append(el("p", "disclosure", reply.disclosure));
+  if (reply.question_id) box.append(flagButton(reply.question_id));
+}
+
+// "Flag this answer": no account needed; the API counts a few a minute per address
+function flagButton(questionId) {
+  const wrap = el("p", "flag");
+  const button = el("button", null, "Flag this answer");
+  button.type = "button";
+  button.addEventListener("click", async () => {
+    const reason = (window.prompt("What is wrong with this answer? (optional)") || "").slice(0, 500);
+    button.disabled = true;
+    const response = await fetch("/api/questions/" + questionId + "/flag", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ reason }),
+    });
+    wrap.textContent = response.ok
+      ? "Flagged for the creator. Thank you."
+      : response.status === 429 ? "Too many flags from here; try again in a minute." : "Could not flag (" + response.status + ").";
+  });
+  wrap.append(button);
+  return wrap;
 }
 
 async function ask(question) {
