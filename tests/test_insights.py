@@ -282,3 +282,25 @@ def test_cli_insights_and_gaps(served):
     result = runner.invoke(cli, ["--db", str(db), "gaps", PERSON])
     assert result.exit_code == 0 and "asked 4 times, never discussed:" in result.stdout
     assert runner.invoke(cli, ["--db", str(db), "gaps", PERSON, "--format", "xml"]).exit_code == 1
+
+
+def test_kept_gaps_are_shown_while_new_ones_are_worked_out(tmp_path, embedder):
+    path = tmp_path / "gaps.db"
+    with Library(path) as library:
+        log_questions(
+            library.db, [("Ada", q, reply("abstained", 0.1), "web", at(1 + i)) for i, q in enumerate(BITCOIN)]
+        )
+    service = Service(path, embedder=embedder)
+    try:
+        first = service.gaps(None)
+        assert [t["count"] for t in first["topics"]] == [3] and not first["refreshing"]
+        assert service.gaps(None) == first  # kept
+        with Library(path) as library:
+            log_question(library.db, "Ada", VISION_PRO[0], reply("abstained", 0.1), "web", at(9))
+        stale = service.gaps(None)  # at once: the kept report, a thread works out the new one
+        assert stale["refreshing"] and stale["topics"] == first["topics"]
+        fresh = service.gaps(None, fresh=True)
+        assert [t["count"] for t in fresh["topics"]] == [3, 1] and not fresh["refreshing"]
+        assert fresh["as_of_question"] == 4
+    finally:
+        service.close()

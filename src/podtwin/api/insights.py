@@ -134,11 +134,15 @@ def gap_topics(
     return topics
 
 
-def gaps(db: sqlite3.Connection, person: str | None, vectors_of: Vectors, *, cap: int = GAP_QUESTIONS) -> dict:
-    """The topics of the latest `cap` questions the twin abstained on, as the API's JSON gives them."""
-    asked = abstained_questions(db, person, cap)
+def gaps(
+    db: sqlite3.Connection, person: str | None, vectors_of: Vectors, *, cap: int = GAP_QUESTIONS, upto: int = 0
+) -> dict:
+    """The topics of the latest `cap` questions the twin abstained on (those up to the question
+    id `upto`, if given), as the API's JSON gives them."""
+    asked = [q for q in abstained_questions(db, person, cap) if not upto or q["id"] <= upto]
     return {
         "person": person,
+        "as_of_question": max((q["id"] for q in asked), default=0),
         "abstained": outcome_counts(db, person)["abstained"],
         "clustered": len(asked),
         "topics": gap_topics(asked, vectors_of),

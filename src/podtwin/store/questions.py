@@ -98,7 +98,7 @@ def questions_per_day(db: sqlite3.Connection, person: str | None) -> list[dict]:
     """How many questions were asked on each day (UTC) that had any, oldest first: {day, count}."""
     where, args = _whose(person)
     rows = db.execute(
-        f"SELECT substr(asked_at, 1, 10) AS day, count(*) FROM questions WHERE {where} GROUP BY day ORDER BY day",
+        f"SELECT day, count(*) FROM questions WHERE {where} GROUP BY day ORDER BY day",
         args,
     ).fetchall()
     return [{"day": day, "count": count} for day, count in rows]
@@ -134,20 +134,26 @@ def most_asked(db: sqlite3.Connection, person: str | None, limit: int) -> list[d
     {question (the latest wording), count, answered, abstained, declined, last_asked}."""
     where, args = _whose(person)
     rows = db.execute(
-        f"""SELECT max(id), count(*), sum(outcome = 'answered'), sum(outcome = 'abstained'),
-                   sum(outcome = 'declined'), max(asked_at)
-            FROM questions WHERE {where} GROUP BY normalised ORDER BY count(*) DESC, max(id) DESC LIMIT ?""",
+        f"""SELECT normalised, max(id), count(*) FROM questions WHERE {where}
+            GROUP BY normalised ORDER BY count(*) DESC, max(id) DESC LIMIT ?""",
         [*args, limit],
     ).fetchall()
     if not rows:
         return []
-    ids = [r[0] for r in rows]
-    text = dict(db.execute(f"SELECT id, question FROM questions WHERE id IN ({','.join('?' * len(ids))})", ids))
-    return [
-        {"question": text[r[0]], "count": r[1], "answered": r[2], "abstained": r[3], "declined": r[4],
-         "last_asked": r[5]}
-        for r in rows
-    ]  # fmt: skip
+    marks = ",".join("?" * len(rows))
+    latest = {  # the latest asking of each: its wording and time (ids grow with time)
+        r[0]: r[1:]
+        for r in db.execute(f"SELECT id, question, asked_at FROM questions WHERE id IN ({marks})", [r[1] for r in rows])
+    }
+    outcomes: dict[str, dict[str, int]] = {r[0]: dict.fromkeys(OUTCOMES, 0) for r in rows}
+    for normalised, outcome, count in db.execute(  # the few top questions' outcomes, from the index
+        f"""SELECT normalised, outcome, count(*) FROM questions WHERE {where} AND normalised IN ({marks})
+            GROUP BY normalised, outcome""",
+        [*args, *[r[0] for r in rows]],
+    ):
+        if outcome in OUTCOMES:
+            outcomes[normalised][outcome] += count
+    return [{"question": latest[r[1]][0], "count": r[2], **outcomes[r[0]], "last_asked": latest[r[1]][1]} for r in rows]
 
 
 def abstained_questions(db: sqlite3.Connection, person: str | None, limit: int) -> list[dict]:
