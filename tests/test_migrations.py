@@ -22,6 +22,7 @@ from podtwin.store.keys import verify_key
 from podtwin.store.library import Library, resolve_episode
 from podtwin.store.migrations import MIGRATIONS, apply_migrations
 from podtwin.store.people import people_summary
+from podtwin.store.questions import abstained_questions, outcome_counts
 
 NOW = "2026-01-02T03:04:05+00:00"
 KEY = "ptk_seed-key-for-the-migration-tests"
@@ -99,7 +100,17 @@ SEEDS: dict[str, list[dict]] = {
     ],
     "questions": [
         {"id": 1, "person": "Bea Guest", "question": "what about the metaverse?",
-         "reply": '{"answer": "I think the metaverse ..."}', "channel": "web", "asked_at": NOW},
+         "reply": '{"answer": "I think the metaverse ..."}', "channel": "web", "asked_at": NOW,
+         "outcome": "answered", "confidence": None, "normalised": "what about the metaverse"},
+        {"id": 2, "person": "Bea Guest", "question": "What's the price of Bitcoin, Bea?",
+         "reply": '{"answer": "I haven\'t talked about that", "abstained": true, "declined_by_policy": false, '
+                  '"confidence": 0.125}',
+         "channel": "api", "asked_at": NOW, "outcome": "abstained", "confidence": 0.125,
+         "normalised": "what's the price of bitcoin bea"},
+        {"id": 3, "person": "Ada Host", "question": "And the war?",
+         "reply": '{"answer": "I would rather not.", "abstained": false, "declined_by_policy": true, '
+                  '"confidence": 0.75}',
+         "channel": "mcp", "asked_at": NOW, "outcome": "declined", "confidence": 0.75, "normalised": "and the war"},
     ],
     "sentence_embeddings": [{"text_hash": "hash-sentence-1", "model": "seed-model", "vector": b"\x00\x3c" * 4}],
     "retriever_adapters": [
@@ -247,3 +258,8 @@ def test_migration_keeps_the_data_of_the_schema_before_it(tmp_path, n):
             assert [r[0] for r in found] == [1]
         if "api_keys" in put:
             assert verify_key(db, KEY) and not verify_key(db, "ptk_not-a-key")
+        if "questions" in put:  # outcome, confidence and normalised text read from each logged reply
+            got = {r[0]: r[1:] for r in db.execute("SELECT id, outcome, confidence, normalised FROM questions")}
+            assert got == {q["id"]: (q["outcome"], q["confidence"], q["normalised"]) for q in SEEDS["questions"]}
+            assert outcome_counts(db, "Bea Guest") == {"answered": 1, "abstained": 1, "declined": 0}
+            assert [q["question"] for q in abstained_questions(db, None, 10)] == ["What's the price of Bitcoin, Bea?"]

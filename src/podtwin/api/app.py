@@ -201,6 +201,12 @@ async def _send_json(send, status: int, body: dict, retry: bool = False) -> None
     await send({"type": "http.response.body", "body": data})
 
 
+def _file_slug(name: str | None) -> str:
+    from podtwin.speakers.names import slug
+
+    return slug(name) if name else "everyone"
+
+
 def default_workers(llm: str | None) -> int:
     """Requests handled at once: one per core, as the work is CPU-bound; with a language model
     four per core, as a generative reply spends most of its time waiting for the model."""
@@ -399,6 +405,37 @@ def create_api(
         """The latest webhook events, newest first, each delivered, pending or failed, with its
         attempts and last error (needs an API key; as `podtwin webhook events --json`)."""
         return service.webhook_events(person, status, limit)
+
+    @app.get("/api/people/{person}/insights", dependencies=write, tags=["twins"])
+    def api_insights(
+        person: Annotated[str, Path(max_length=200)],
+        days: Annotated[int, Query(ge=1, le=3660, description="Days the per-day counts cover")] = 90,
+        limit: Annotated[int, Query(ge=1, le=100, description="Rows of each list")] = 10,
+    ) -> dict:
+        """What people ask this twin (needs an API key; as `podtwin insights --json`): questions
+        per day, how many were answered, abstained on and declined, the least confident answers
+        and the questions asked most often."""
+        return service.insights(person, days=days, limit=limit)
+
+    @app.get("/api/people/{person}/gaps", dependencies=write, tags=["twins"])
+    def api_gaps(
+        person: Annotated[str, Path(max_length=200)],
+        format: Annotated[str, Query(pattern="^(json|csv)$", description="json or csv")] = "json",
+    ) -> dict:
+        """What the record lacks (needs an API key; as `podtwin gaps`): the questions the twin
+        abstained on, grouped by meaning into topics, each with its count and examples, the most
+        asked first; as JSON or as a CSV file of ideas for the next episode."""
+        from podtwin.api.insights import gaps_csv
+
+        report = service.gaps(person)
+        if format == "csv":
+            name = _file_slug(report["person"])
+            return Response(
+                gaps_csv(report),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}-gaps.csv"'},
+            )
+        return report
 
     @app.get("/api/episodes/{episode_id}/speakers", dependencies=write, tags=["episodes"])
     def api_speakers_review(episode_id: EpisodeId, limit: ReviewLimit = None) -> list[dict]:

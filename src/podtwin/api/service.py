@@ -76,6 +76,9 @@ class Service:
         self._people: tuple[int, list[dict]] | None = None  # (library generation, rows)
         self._labels: tuple[int, dict[int, str]] | None = None
         self._topics: dict[tuple, list[dict]] = {}
+        self._gaps: dict[str | None, tuple[int, dict]] = {}  # person -> (latest abstention's id, report)
+        self._question_vectors: dict[str, np.ndarray] = {}  # question -> its vector, for the gaps
+        self._refreshing: set[str | None] = set()  # twins whose gaps a thread is working out
 
     @property
     def path(self) -> Path:
@@ -385,6 +388,73 @@ class Service:
         name = self.person_name(person) if person else None
         with self.library() as library:
             return recent_questions(library.db, name, limit)
+
+    # -- the creator's insights: what people ask, what the record lacks ----------------------
+
+    def insights(self, person: str | None, *, days: int = 90, limit: int = 10) -> dict:
+        """What people ask a twin (None: every twin): per-day counts over the last `days` days
+        asked, outcome counts and shares, the least confident answers, the most asked questions
+        (as `podtwin insights --json`)."""
+        from podtwin.api.insights import insights
+
+        name = self.person_name(person) if person else None
+        with self.library() as library:
+            return insights(library.db, name, days=days, limit=limit)
+
+    def gaps(self, person: str | None, *, fresh: bool = False) -> dict:
+        """What the record lacks: the questions the twin abstained on, grouped by meaning into
+        topics (as `podtwin gaps --format json`).
+
+        Worked out once per new abstention and kept. When the twin has abstained again since,
+        the kept report is returned at once (`refreshing`: true) while a thread works out the
+        new one, so a page never waits for the clustering (`fresh`: wait for it instead); only
+        the first report of a twin since the server started is waited for."""
+        from podtwin.store.questions import last_question_id
+
+        name = self.person_name(person) if person else None
+        with self.library() as library:
+            latest = last_question_id(library.db, name, "abstained")
+        kept = self._gaps.get(name)
+        if kept is not None and kept[0] == latest:
+            return {**kept[1], "refreshing": False}
+        if kept is None or fresh:
+            return {**self._work_out_gaps(name, latest), "refreshing": False}
+        with self._opened_lock:
+            start = name not in self._refreshing
+            self._refreshing.add(name)
+        if start:
+            threading.Thread(target=self._refresh_gaps, args=(name, latest), daemon=True).start()
+        return {**kept[1], "refreshing": True}
+
+    def _work_out_gaps(self, name: str | None, latest: int) -> dict:
+        from podtwin.api.insights import gaps
+
+        with self.library() as library:
+            report = gaps(library.db, name, self._vectors_of, upto=latest)
+        kept = self._gaps.get(name)
+        if kept is None or kept[0] <= latest:
+            self._gaps[name] = (latest, report)
+        return report
+
+    def _refresh_gaps(self, name: str | None, latest: int) -> None:
+        try:
+            self._work_out_gaps(name, latest)
+        finally:
+            with self._opened_lock:
+                self._refreshing.discard(name)
+
+    def _vectors_of(self, texts: list[str]) -> np.ndarray:
+        """Questions' vectors, each embedded once (a question asked again costs nothing)."""
+        known = self._question_vectors
+        got = {t: v for t in dict.fromkeys(texts) if (v := known.get(t)) is not None}
+        new = [t for t in dict.fromkeys(texts) if t not in got]
+        if new:
+            got.update(zip(new, self.embedder.embed(new)))
+            if len(known) + len(new) > 50_000:  # bounded: forget the oldest
+                for old in list(known)[: len(known) + len(new) - 50_000]:
+                    known.pop(old, None)
+            known.update((t, got[t]) for t in new)
+        return np.stack([got[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
     def persona(self, person: str, *, creator: bool = False) -> dict:
         """A twin's bounds; off-limits topics only for the creator (a list of them tells anyone

@@ -10,6 +10,7 @@ import typer
 from podtwin.cli import episodes as episodes_commands
 from podtwin.cli import eval as eval_commands
 from podtwin.cli import ingest as ingest_commands
+from podtwin.cli import insights as insights_commands
 from podtwin.cli import mcp as mcp_commands
 from podtwin.cli import people as people_commands
 from podtwin.cli import search as search_commands
@@ -45,6 +46,7 @@ twin_commands.register(app)
 serve_commands.register(app)
 mcp_commands.register(app)
 tune_commands.register(app)
+insights_commands.register(app)
 app.add_typer(eval_commands.app, name="eval")
 app.add_typer(people_commands.people_app, name="people")
 app.add_typer(people_commands.speakers_app, name="speakers")

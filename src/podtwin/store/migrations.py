@@ -431,3 +431,33 @@ def m013_webhooks(db: sqlite3.Connection) -> None:
     ]
     for statement in statements:
         db.execute(statement)
+
+
+@migration
+def m014_question_outcomes(db: sqlite3.Connection) -> None:
+    # The creator's insights read the questions log by outcome, confidence and repeated question:
+    # kept in columns of their own (written by log_question, filled here from each logged reply's
+    # JSON), so the dashboard over 100,000 questions reads indexes rather than parsing JSON.
+    from podtwin.store.questions import normalised_question
+
+    db.create_function("podtwin_normalised_question", 1, normalised_question, deterministic=True)
+    statements = [
+        "ALTER TABLE questions ADD COLUMN outcome TEXT",  # answered, abstained or declined
+        "ALTER TABLE questions ADD COLUMN confidence REAL",  # P(the record answers this); NULL: not known
+        "ALTER TABLE questions ADD COLUMN normalised TEXT",  # lower case, words only: repeats counted together
+        """UPDATE questions SET
+            outcome = CASE
+                WHEN json_valid(reply) AND json_extract(reply, '$.declined_by_policy') THEN 'declined'
+                WHEN json_valid(reply) AND json_extract(reply, '$.abstained') THEN 'abstained'
+                ELSE 'answered' END,
+            confidence = CASE WHEN json_valid(reply) THEN json_extract(reply, '$.confidence') END,
+            normalised = podtwin_normalised_question(question)""",
+        "CREATE INDEX questions_by_outcome ON questions (person, outcome, confidence)",
+        "CREATE INDEX questions_by_text ON questions (person, normalised, outcome, asked_at)",  # covering
+        # the day (UTC) as the per-day counts group by, computed when read; indexed, so they
+        # read the index in order rather than sorting every question's time
+        "ALTER TABLE questions ADD COLUMN day TEXT GENERATED ALWAYS AS (substr(asked_at, 1, 10)) VIRTUAL",
+        "CREATE INDEX questions_by_day ON questions (person, day)",
+    ]
+    for statement in statements:
+        db.execute(statement)

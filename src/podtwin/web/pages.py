@@ -24,6 +24,7 @@ from podtwin.search.query import KINDS
 from podtwin.search.query import clock as search_clock
 from podtwin.store.keys import SESSION_DAYS
 from podtwin.twin.answer import paragraphs
+from podtwin.web.charts import bars_per_day, share_bar
 
 __all__ = ["add_pages"]
 
@@ -269,6 +270,23 @@ def add_pages(app: FastAPI, service: Service) -> None:
             recent=service.recent_questions(info["name"]),
             saved=saved,
             **webhook_of(info["name"]),
+        )
+
+    @app.get("/creator/people/{person}/insights", response_class=HTMLResponse, include_in_schema=False)
+    def creator_insights(request: Request, person: str, days: Annotated[int, Query(ge=1, le=3660)] = 90):
+        """What people ask this twin and what its record lacks: charts, tables, the gaps to export."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        info = service.person(person, creator=True)
+        report = service.insights(info["name"], days=days)
+        return page(
+            request,
+            "creator_insights.html",
+            person=info,
+            report=report,
+            gaps=service.gaps(info["name"]),
+            per_day_chart=bars_per_day(report["per_day"], f"Questions asked of {info['name']}'s twin per day"),
+            share_chart=share_bar(report["counts"]),
         )
 
     @app.post("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
