@@ -33,7 +33,8 @@ RAN: set[str] = set()
 @pytest.fixture(scope="module")
 def schema(lex_copy):
     db, key = lex_copy("fuzz")
-    service = Service(db, limits=Limits(requests_per_minute=0))
+    # no rate limits: these tests send each operation many times, and measure other limits
+    service = Service(db, limits=Limits(requests_per_minute=0, flags_per_minute=0))
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(service))
     schema.key = key  # writes are fuzzed too, past the key check
     yield schema
@@ -131,7 +132,8 @@ def left_out_of_the_spec(app) -> dict:
 def served(lex_copy):
     """(app, a client sending the API key, the key) over a copy of its own: the tests write."""
     db, key = lex_copy("limits")
-    service = Service(db, limits=Limits(requests_per_minute=0))
+    # no rate limits: these tests send each operation many times, and measure other limits
+    service = Service(db, limits=Limits(requests_per_minute=0, flags_per_minute=0))
     app = create_app(service)
     with TestClient(app, headers={"X-API-Key": key}, follow_redirects=False, raise_server_exceptions=False) as client:
         yield app, client, key
