@@ -131,6 +131,17 @@ SEEDS: dict[str, list[dict]] = {
          "created_at": NOW, "attempts": 1, "next_attempt_at": NOW, "delivered_at": None, "last_error": "HTTP 500"},
     ],
     "flags": [{"id": 1, "question_id": 1, "reason": "not what I said", "client": "127.0.0.1", "created_at": NOW}],
+    "answer_corrections": [
+        {"id": 1, "person": "Bea Guest", "kind": "pin", "question": "what about the metaverse?",
+         "question_vector": b"\x00\x00\x80\x3f" * 4, "embedder": "seed-model", "episode_id": 1,
+         "first_sentence": 0, "last_sentence": 0, "sentences": '["' + TEXT[:55] + '"]', "question_id": 1,
+         "active": 1, "gone_since": None, "created_at": NOW, "created_by": "seed"},
+    ],
+    "answer_marks": [{"question_id": 1, "person": "Bea Guest", "mark": "good", "marked_at": NOW, "marked_by": "seed"}],
+    "creator_changes": [
+        {"id": 1, "at": NOW, "who": "seed", "person": "Bea Guest", "action": "pin", "target": "correction:1",
+         "before": "null", "after": '{"id": 1}', "undoes": None, "undone_by": None},
+    ],
 }  # fmt: skip
 
 # tables a migration fills itself: a single row of state, compared on its own below

@@ -18,6 +18,7 @@ PodtwinError                  base of every error podtwin reports to a user (CLI
 ├── EmbeddingModelError       a shipped model file missing or corrupt (named, with the fix)
 ├── TuneError                 `podtwin tune` has nothing to tune on, or cannot go on
 ├── WebhookError              a webhook that cannot be kept (a URL not http(s), a bad watch topic or confidence)
+├── CorrectionError           a pin, block, mark or undo that cannot be made (someone else's words, a later change)
 └── LLMError                  the language model of generative mode failed (never quotes its URL)
 """
 
@@ -27,6 +28,7 @@ from pathlib import Path
 
 __all__ = [
     "ApiKeyError",
+    "CorrectionError",
     "EmbeddingModelError",
     "EpisodeNotFound",
     "LLMError",
@@ -112,3 +114,7 @@ class LLMError(PodtwinError):
 
 class WebhookError(PodtwinError):
     pass
+
+
+class CorrectionError(PodtwinError):
+    """A correction of a twin's answer that cannot be made: the reason says why."""

@@ -22,6 +22,7 @@ from podtwin.speakers.metadata import EpisodeInfo, infer_episode_info
 from podtwin.speakers.names import normalize_label
 from podtwin.speakers.people import resolve_name
 from podtwin.speakers.turns import TurnRow, attribute_sentences, runs
+from podtwin.store.answer_corrections import relocate_corrections
 from podtwin.store.episodes import (
     SentenceRow,
     add_episode,
@@ -237,6 +238,7 @@ def ingest(
                 for moved in reattribute_show(db, show_id)[1]:
                     index_episode(db, moved)  # passages follow turns
             apply_corrections(db)
+            relocate_corrections(db)  # the creator's pins and blocks follow their words
     return report
 
 

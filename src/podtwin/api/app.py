@@ -14,7 +14,7 @@ import pathlib
 import threading
 import time
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import Depends, FastAPI, File, HTTPException, Path, Query, Request, UploadFile
@@ -81,6 +81,21 @@ class FlagRequest(BaseModel):
 
 
 QuestionId = Annotated[int, Path(ge=1, le=2**53)]
+
+
+class MarkRequest(BaseModel):
+    mark: Literal["good", "wrong"] | None = Field(description="good, wrong, or null to clear the mark")
+
+
+class CorrectionRequest(BaseModel):
+    kind: Literal["pin", "block"] = Field(description="pin: this excerpt answers; block: it must not")
+    episode_id: int = Field(ge=0, le=2**53)
+    first_sentence: int = Field(ge=0, le=100_000_000, description="The excerpt's first sentence (index in the episode)")
+    last_sentence: int = Field(ge=0, le=100_000_000, description="... and its last")
+    question: str | None = Field(default=None, max_length=1000, description="The question it answers (or not)")
+    question_id: int | None = Field(
+        default=None, ge=1, le=2**53, description="A logged question instead: its question, as resolved"
+    )
 
 
 class Window:
@@ -380,6 +395,53 @@ def create_api(
         if not flags.allow(client):
             raise HTTPException(429, "too many flags from this address; try again in a minute", {"Retry-After": "60"})
         return service.flag(question_id, (body or FlagRequest()).reason, client)
+
+    def who(request: Request) -> str:
+        return service.who(key_of(request), session_of(request))
+
+    @app.get("/api/questions/{question_id}", dependencies=write, tags=["corrections"])
+    def api_question(question_id: QuestionId) -> dict:
+        """One logged question with its reply and the creator's mark (needs an API key)."""
+        return service.question(question_id)
+
+    @app.put("/api/questions/{question_id}/mark", dependencies=write, tags=["corrections"])
+    def api_mark(question_id: QuestionId, body: MarkRequest, request: Request) -> dict:
+        """Mark a logged reply good or wrong, or clear the mark (null); audited and undoable."""
+        return service.mark(question_id, body.mark, who(request))
+
+    @app.post("/api/people/{person}/corrections", dependencies=write, tags=["corrections"], status_code=201)
+    def api_correct(person: Annotated[str, Path(max_length=200)], body: CorrectionRequest, request: Request) -> dict:
+        """Pin an excerpt of the person's words (sentences first..last of an episode, as search
+        hits and citations give them) as the answer to a question and its paraphrases, or block
+        it from answering them. The question is given, or the logged question's (question_id).
+        A pin of words that are not the person's own, or whose speaker is uncertain, is refused
+        (400) with the reason. Audited and undoable."""
+        return service.correct(
+            person, body.kind, episode=body.episode_id, first_sentence=body.first_sentence,
+            last_sentence=body.last_sentence, who=who(request), question=body.question, question_id=body.question_id,
+        )  # fmt: skip
+
+    @app.get("/api/people/{person}/corrections", dependencies=write, tags=["corrections"])
+    def api_corrections(person: Annotated[str, Path(max_length=200)]) -> list[dict]:
+        """A twin's pins and blocks, newest first, with their status (in use, removed, gone, unusable and why)."""
+        return service.corrections(person)
+
+    @app.delete("/api/corrections/{correction_id}", dependencies=write, tags=["corrections"])
+    def api_remove_correction(correction_id: QuestionId, request: Request) -> dict:
+        """Take a pin or block out of use (kept, audited, undoable)."""
+        return service.remove_correction(correction_id, who(request))
+
+    @app.get("/api/people/{person}/changes", dependencies=write, tags=["corrections"])
+    def api_changes(
+        person: Annotated[str, Path(max_length=200)], limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[dict]:
+        """The creator's audit of a twin, newest first: who, when, what, the state before and after."""
+        return service.changes(person, limit)
+
+    @app.post("/api/changes/{change_id}/undo", dependencies=write, tags=["corrections"])
+    def api_undo(change_id: QuestionId, request: Request) -> dict:
+        """Undo one change (itself audited); 400 when what it changed was changed again since."""
+        return service.undo(change_id, who(request))
 
     @app.get("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
     def api_webhook(person: Annotated[str, Path(max_length=200)]) -> dict:

@@ -329,6 +329,129 @@ class Service:
             events.append(("unsure", {**base, "unsure_below": unsure}))
         return events
 
+    # -- the creator's corrections of answers ------------------------------------------------
+
+    def question(self, question_id: int) -> dict:
+        """One logged question with its reply and the creator's mark on it (404 if none)."""
+        from podtwin.store.answer_corrections import mark_of
+        from podtwin.store.questions import logged_question
+
+        with self.library() as library:
+            found = logged_question(library.db, question_id)
+            if found is None:
+                raise NotFound(f"no question {question_id}")
+            return {**file_names(found), "mark": mark_of(library.db, question_id)}
+
+    def mark(self, question_id: int, mark: str | None, who: str) -> dict:
+        """Mark a logged reply good or wrong (None: clear the mark); audited, undoable."""
+        from podtwin.store.answer_corrections import set_mark
+
+        self.question(question_id)  # 404 for a question that is not there
+        with self.library() as library, library.atomic() as db:
+            return {"question_id": question_id, "mark": set_mark(db, question_id, mark, who)}
+
+    def correct(
+        self,
+        person: str,
+        kind: str,
+        *,
+        episode: str | int,
+        first_sentence: int,
+        last_sentence: int,
+        who: str,
+        question: str | None = None,
+        question_id: int | None = None,
+    ) -> dict:
+        """Pin an excerpt as the answer to a question and its paraphrases (kind "pin"), or block
+        it from answering them ("block"). The question is given, or is the logged question's (as
+        resolved against its conversation). A pin holds only the person's own words, sure of who
+        spoke them: anything else is refused with the reason."""
+        from podtwin.errors import CorrectionError
+        from podtwin.store.answer_corrections import add_correction
+        from podtwin.twin.corrections import check_excerpt
+
+        name = self.person_name(person)
+        if question_id is not None:
+            logged = self.question(question_id)
+            if logged["person"] != name:
+                raise CorrectionError(f"question {question_id} was asked of {logged['person']}, not {name}")
+            question = question or logged["reply"].get("resolved_question") or logged["question"]
+        question = " ".join((question or "").split())
+        if not question:
+            raise CorrectionError("say which question the excerpt answers (or not)")
+        if len(question) > self.limits.question_chars:
+            raise CorrectionError(
+                f"the question is {len(question)} characters; the limit is {self.limits.question_chars}"
+            )
+        episode_id = self.episode_id(episode)
+        vector = self.embedder.embed_query(question).astype(np.float32)
+        with self.library() as library, library.atomic() as db:
+            texts = check_excerpt(db, name, kind, episode_id, first_sentence, last_sentence)
+            made = add_correction(
+                db, person=name, kind=kind, question=question, question_vector=vector.tobytes(),
+                embedder=self.embedder.name, episode_id=episode_id, first_sentence=first_sentence,
+                last_sentence=last_sentence, sentences=texts, who=who, question_id=question_id,
+            )  # fmt: skip
+        return self._shown_correction(made)
+
+    def remove_correction(self, correction_id: int, who: str) -> dict:
+        from podtwin.store.answer_corrections import remove_correction
+
+        with self.library() as library, library.atomic() as db:
+            return self._shown_correction(remove_correction(db, correction_id, who))
+
+    def corrections(self, person: str | None = None) -> list[dict]:
+        """A twin's pins and blocks, newest first, each with its status: in use, removed, its
+        words gone from the library, or (a pin) unable to answer and why."""
+        from podtwin.store.answer_corrections import corrections_of
+
+        name = self.person_name(person) if person else None
+        with self.library() as library:
+            return [self._shown_correction(c) for c in corrections_of(library.db, name)]
+
+    def _shown_correction(self, c: dict) -> dict:
+        from podtwin.store.sentences import sentence_rows
+        from podtwin.twin.corrections import unusable_reason
+
+        c = {k: v for k, v in c.items() if k != "question_vector"}
+        c["excerpt"] = " ".join(c["sentences"])
+        c["episode"] = self.episode_label(c["episode_id"])
+        if not c["active"]:
+            c["status"], c["why"] = "removed", None
+        elif c["gone_since"]:
+            c["status"], c["why"] = "gone", f"its words are not in the library since {c['gone_since']}"
+        else:
+            c["status"], c["why"] = "in use", None
+            if c["kind"] == "pin":
+                with self.library() as library:
+                    rows = sentence_rows(library.db, c["episode_id"], c["first_sentence"], c["last_sentence"])
+                reason = unusable_reason(rows, c["person"])
+                if reason is not None:
+                    c["status"], c["why"] = "unusable", reason
+        return c
+
+    def changes(self, person: str | None = None, limit: int = 100) -> list[dict]:
+        """The creator's audit, newest first: who changed what, when, before and after."""
+        from podtwin.store.answer_corrections import changes
+
+        name = self.person_name(person) if person else None
+        with self.library() as library:
+            return changes(library.db, name, max(1, min(limit, 1000)))
+
+    def undo(self, change_id: int, who: str) -> dict:
+        """Undo one change of the audit (itself audited); refused if what it changed changed since."""
+        from podtwin.store.answer_corrections import undo_change
+
+        with self.library() as library, library.atomic() as db:
+            return undo_change(db, change_id, who)
+
+    def who(self, key: str | None, session: str | None) -> str:
+        """Who the audit names for a request: its key's name."""
+        from podtwin.store.keys import key_holder
+
+        with self.library() as library:
+            return f"key {key_holder(library.db, key, session) or '(unknown)'}"
+
     # -- the creator's webhooks and listeners' flags -----------------------------------------
 
     def flag(self, question_id: int, reason: str, client: str) -> dict:
@@ -382,12 +505,15 @@ class Service:
             return list_events(library.db, name, status, limit)
 
     def recent_questions(self, person: str | None = None, limit: int | None = None) -> list[dict]:
+        from podtwin.store.answer_corrections import marks_of
         from podtwin.store.questions import recent_questions
 
         limit = min(limit or self.limits.recent_questions, self.limits.recent_questions)
         name = self.person_name(person) if person else None
         with self.library() as library:
-            return recent_questions(library.db, name, limit)
+            recent = recent_questions(library.db, name, limit)
+            marks = marks_of(library.db, [q["id"] for q in recent])
+        return [{**q, "mark": marks.get(q["id"])} for q in recent]
 
     # -- the creator's insights: what people ask, what the record lacks ----------------------
 

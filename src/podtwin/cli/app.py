@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from podtwin.cli import correct as correct_commands
 from podtwin.cli import episodes as episodes_commands
 from podtwin.cli import eval as eval_commands
 from podtwin.cli import ingest as ingest_commands
@@ -53,3 +54,4 @@ app.add_typer(people_commands.speakers_app, name="speakers")
 app.add_typer(twin_commands.persona_app, name="persona")
 app.add_typer(serve_commands.keys_app, name="keys")
 app.add_typer(webhook_commands.webhook_app, name="webhook")
+app.add_typer(correct_commands.correct_app, name="correct")

@@ -24,6 +24,7 @@ __all__ = [
     "add_episode",
     "add_source",
     "delete_episode",
+    "episode_heading",
     "episode_has_sources",
     "episode_sources",
     "known_hashes",
@@ -211,3 +212,9 @@ def write_episode_rows(
         "INSERT INTO segments (episode_id, idx, kind, first_sentence, last_sentence, words) VALUES (?, ?, ?, ?, ?, ?)",
         ((episode_id, i, kind, first, last, words) for i, (kind, first, last, words) in enumerate(segments)),
     )
+
+
+def episode_heading(db: sqlite3.Connection, episode_id: int) -> tuple[int | None, str | None]:
+    """An episode's number and title (None, None for an episode not in the library)."""
+    row = db.execute("SELECT number, title FROM episodes WHERE id = ?", [episode_id]).fetchone()
+    return (None, None) if row is None else (row[0], row[1])

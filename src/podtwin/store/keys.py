@@ -16,6 +16,7 @@ __all__ = [
     "ApiKeyError",
     "create_key",
     "end_session",
+    "key_holder",
     "list_keys",
     "revoke_key",
     "start_session",
@@ -110,3 +111,22 @@ def revoke_key(db: sqlite3.Connection, key_id: int) -> None:
     cur = db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [_now(), key_id])
     if cur.rowcount == 0:
         raise ApiKeyError(f"no live key with id {key_id}")
+
+
+def key_holder(db: sqlite3.Connection, key: str | None = None, session: str | None = None) -> str | None:
+    """The name of the live key a request carries, itself or through a session: who the
+    creator's audit says made a change (None: no live key)."""
+    if key is not None:
+        key_id = _live_key_id(db, key)
+    elif session and session.startswith(SESSION_PREFIX):
+        row = db.execute(
+            """SELECT k.id FROM sessions s JOIN api_keys k ON k.id = s.key_id
+               WHERE s.digest = ? AND s.expires_at > ? AND k.revoked_at IS NULL""",
+            [_digest(session), _now()],
+        ).fetchone()
+        key_id = None if row is None else row[0]
+    else:
+        key_id = None
+    if key_id is None:
+        return None
+    return db.execute("SELECT name FROM api_keys WHERE id = ?", [key_id]).fetchone()[0]

@@ -461,3 +461,53 @@ def m014_question_outcomes(db: sqlite3.Connection) -> None:
     ]
     for statement in statements:
         db.execute(statement)
+
+
+@migration
+def m016_answer_corrections(db: sqlite3.Connection) -> None:
+    # The creator's corrections of a twin's answers (issue 18): pins and blocks of excerpts for a
+    # question and its paraphrases, marks on logged replies, and the audit of every change.
+    # No foreign keys to episodes or questions: a re-ingest may rebuild an episode, and what the
+    # creator stored must outlive it (store.answer_corrections follows the words by content).
+    statements = [
+        """CREATE TABLE answer_corrections (
+            id INTEGER PRIMARY KEY,
+            person TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('pin', 'block')),
+            question TEXT NOT NULL,
+            question_vector BLOB NOT NULL,  -- float32, the query embedding of `question`
+            embedder TEXT NOT NULL,  -- the model that embedded it (another model embeds it again)
+            episode_id INTEGER NOT NULL,  -- where the words were last found
+            first_sentence INTEGER NOT NULL,
+            last_sentence INTEGER NOT NULL,
+            sentences TEXT NOT NULL,  -- JSON list of the sentences' texts: how they are found again
+            question_id INTEGER,  -- the logged reply it corrects, if any
+            active INTEGER NOT NULL DEFAULT 1,  -- 0: removed (kept for the audit and undo)
+            gone_since TEXT,  -- the words are not in the library since then
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        )""",
+        "CREATE INDEX answer_corrections_by_person ON answer_corrections (person, active)",
+        """CREATE TABLE answer_marks (
+            question_id INTEGER PRIMARY KEY,
+            person TEXT NOT NULL,
+            mark TEXT NOT NULL CHECK (mark IN ('good', 'wrong')),
+            marked_at TEXT NOT NULL,
+            marked_by TEXT NOT NULL
+        )""",
+        """CREATE TABLE creator_changes (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            person TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,  -- correction:ID or mark:QUESTION_ID
+            before TEXT NOT NULL,  -- JSON: the state before (null: none)
+            after TEXT NOT NULL,  -- JSON: the state after
+            undoes INTEGER,  -- the change this one undid
+            undone_by INTEGER  -- the change that undid this one
+        )""",
+        "CREATE INDEX creator_changes_by_person ON creator_changes (person, id)",
+    ]
+    for statement in statements:
+        db.execute(statement)

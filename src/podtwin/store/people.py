@@ -196,6 +196,9 @@ def _rename_everywhere(db, old: str, new: str) -> None:
     db.execute("UPDATE OR IGNORE webhooks SET person = ? WHERE person = ?", [new, old])
     db.execute("DELETE FROM webhooks WHERE person = ?", [old])
     db.execute("UPDATE events SET person = ? WHERE person = ? AND delivered_at IS NULL", [new, old])
+    # and the creator's corrections of its answers, with their audit
+    for table in ("answer_corrections", "answer_marks", "creator_changes"):
+        db.execute(f"UPDATE {table} SET person = ? WHERE person = ?", [new, old])
     db.execute("UPDATE episodes SET host = ? WHERE host = ?", [new, old])
     for episode_id, guests in db.execute("SELECT id, guests FROM episodes").fetchall():
         names = json.loads(guests)

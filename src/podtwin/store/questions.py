@@ -18,6 +18,7 @@ __all__ = [
     "abstained_questions",
     "last_question_id",
     "log_question",
+    "logged_question",
     "log_questions",
     "lowest_confidence",
     "most_asked",
@@ -88,6 +89,16 @@ def recent_questions(db: sqlite3.Connection, person: str | None, limit: int) -> 
         {"id": r[0], "person": r[1], "question": r[2], "reply": json.loads(r[3]), "channel": r[4], "asked_at": r[5]}
         for r in rows
     ]
+
+
+def logged_question(db: sqlite3.Connection, question_id: int) -> dict | None:
+    """One logged question with its reply (None if there is none)."""
+    r = db.execute(
+        "SELECT id, person, question, reply, channel, asked_at FROM questions WHERE id = ?", [question_id]
+    ).fetchone()
+    if r is None:
+        return None
+    return {"id": r[0], "person": r[1], "question": r[2], "reply": json.loads(r[3]), "channel": r[4], "asked_at": r[5]}
 
 
 def _whose(person: str | None) -> tuple[str, list]:

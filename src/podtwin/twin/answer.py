@@ -44,6 +44,7 @@ import numpy as np
 
 from podtwin.errors import SearchError, TwinError
 from podtwin.search.query import Filters, Hit, SearchIndex, query_words, search, search_index, validate_query, word_root
+from podtwin.store.episodes import episode_heading
 from podtwin.store.library import Library
 from podtwin.store.people import all_names
 from podtwin.store.sentences import (
@@ -54,6 +55,7 @@ from podtwin.store.sentences import (
     source_slice,
     source_text,
 )
+from podtwin.twin.corrections import Matched, matching_corrections, unusable_reason
 from podtwin.twin.persona import Persona, episode_ids, load_persona
 from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_in, resolve_followup
 
@@ -140,6 +142,11 @@ class Answer:
     withheld_words: int = 0
     generated_sentences: int = 0  # generative mode: sentences the model wrote ...
     removed_sentences: int = 0  # ... and those removed as unsupported by the cited spans
+    # the creator's corrections (twin.corrections): the pin that chose this answer, and the
+    # blocks that kept excerpts out of it
+    chosen_by_creator: bool = False
+    pin_id: int | None = None
+    blocks_applied: list[int] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -296,6 +303,13 @@ def ask(
         reply.parts = [{"text": reply.answer, "framing": True, "citation": None, "block": None}]
         return _done(reply, t0)
 
+    corrections = matching_corrections(library.db, persona.person, resolved, vector, embedder)
+    if corrections.pin is not None:
+        pinned = _pinned(library, reply, persona, corrections)
+        if pinned is not None:
+            return _done(pinned, t0)
+    reply.blocks_applied = [b["id"] for b in corrections.blocks]
+
     filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona), kinds=ANSWER_KINDS)
     index = search_index(library)  # read once: every step of this reply works on the same index
     try:
@@ -310,7 +324,9 @@ def ask(
     if not hits or reply.confidence < cal.threshold:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal, index), t0)
 
-    spans = choose_spans(library, persona, span_passages(library, near, hits), vector, embedder, reply)
+    spans = choose_spans(
+        library, persona, span_passages(library, near, hits), vector, embedder, reply, corrections.blocked()
+    )
     if not spans:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal, index), t0)
     said = " ".join(s["text"] for s in spans)
@@ -385,6 +401,48 @@ def _blocks(reply: Answer) -> list[dict]:
         }
         for k, i in enumerate(sorted(texts))
     ]
+
+
+def _pinned(library: Library, reply: Answer, persona: Persona, corrections: Matched) -> Answer | None:
+    """The reply the creator chose: the pinned excerpt, cited like any answer and said to be the
+    creator's choice. None when its words can no longer answer as the person's (moved to
+    someone else by a re-attribution since, or their speaker now uncertain): the twin then
+    answers on its own, and the pin is listed as unusable with the reason."""
+    pin = corrections.pin
+    assert pin is not None
+    raw = sentence_rows(library.db, pin["episode_id"], pin["first_sentence"], pin["last_sentence"])
+    reason = "its words are no longer there" if [r[5] for r in raw] != pin["sentences"] else None
+    reason = reason or unusable_reason(raw, persona.person)
+    if reason is not None:
+        corrections.unusable.append((pin, reason))
+        log.info("pin %s of %s not used: %s", pin["id"], persona.person, reason)
+        return None
+    rows = [_Row(*r[:9], bool(r[9]), *r[10:]) for r in raw]
+    heading = episode_heading(library.db, pin["episode_id"])
+    hit = _PinnedAt(pin["episode_id"], *heading)
+    gate = _Gate(library, persona, np.zeros(1, np.float32), None, set())
+    span = _span(library.db, hit, rows, gate)
+    if span is None:
+        return None
+    reply.chosen_by_creator, reply.pin_id, reply.confidence = True, pin["id"], None
+    reply.citations = [span["citation"]]
+    framing = f"Here is what I said{_where(span)}. The creator of this twin chose it as the answer to this question:"
+    reply.parts = [
+        {"text": framing, "framing": True, "citation": None, "block": 0},
+        {"text": span["text"], "framing": False, "citation": 0, "block": 0},
+    ]
+    reply.blocks = _blocks(reply)
+    reply.answer = "\n\n".join(" ".join(p["text"] for p in para) for para in paragraphs(reply.parts))
+    return reply
+
+
+@dataclass(frozen=True)
+class _PinnedAt:
+    """Where a pinned excerpt is, as _span reads a search hit."""
+
+    episode_id: int
+    episode_number: int | None
+    title: str | None
 
 
 def _done(reply: Answer, t0: float) -> Answer:
@@ -578,6 +636,7 @@ def choose_spans(
     vector: np.ndarray,
     embedder: Embedder,
     reply: Answer | None = None,
+    blocked: set[tuple[int, int]] | None = None,
 ) -> list[dict]:
     """The answer's blocks, best first: each the best window of consecutive sentences of one of
     the person's turns (BLOCK_SENTENCES), as a cited span; the first answers, up to MAX_ALSO
@@ -592,12 +651,15 @@ def choose_spans(
     to the guest), and never one that asks "you" something: on shows the speaker model never
     saw, such a sentence given to a guest is the host's question about as often as not
     (docs/benchmarks.md). Both are counted on `reply` so the answer can say it left them out.
-    A sentence that restates the question (ECHO_COSINE) does not answer it and is passed over."""
-    gate = _Gate(library, persona, vector, embedder)
+    A sentence that restates the question (ECHO_COSINE) does not answer it and is passed over,
+    and so is one the creator blocked for this question (blocked: (episode id, index))."""
+    gate = _Gate(library, persona, vector, embedder, blocked or set())
     candidates: list[dict] = []
     for rank, h in enumerate(hits[:SPAN_PASSAGES]):
         for row in _sentence_rows(library.db, h.episode_id, h.first_sentence, h.last_sentence):
             if row.speaker != persona.person or row.kind not in ANSWER_KINDS:  # the person's own speech only
+                continue
+            if (h.episode_id, row.idx) in gate.blocked:  # the creator said this does not answer it
                 continue
             if not gate.sure(row):
                 if reply is not None:
@@ -662,10 +724,11 @@ def _sentence_rows(db, episode_id: int, first: int, last: int) -> list[_Row]:
 class _Gate:
     """What may be quoted, and how well a sentence answers: the checks and the scores of one reply."""
 
-    def __init__(self, library, persona: Persona, vector, embedder) -> None:
+    def __init__(self, library, persona: Persona, vector, embedder, blocked: set[tuple[int, int]]) -> None:
         from podtwin.speakers.calibration import default_calibration
 
         self.library, self.persona, self.vector, self.embedder = library, persona, vector, embedder
+        self.blocked = blocked
         self.threshold = default_calibration().threshold
         self.sims: dict[str, float] = {}
         self.counts: dict[int, Counter] = {}
@@ -740,7 +803,7 @@ def _best_window(db, gate: _Gate, seed: dict, candidates: list[dict], limit: int
         rows = _sentence_rows(db, h.episode_id, h.first_sentence, h.last_sentence)
     else:
         rows = _sentence_rows(db, h.episode_id, s.idx - hi_n + 1, s.idx + hi_n - 1)
-    rows = [r for r in rows if r.idx == s.idx or gate.quotable(r, s)]
+    rows = [r for r in rows if r.idx == s.idx or (gate.quotable(r, s) and (h.episode_id, r.idx) not in gate.blocked)]
     at = next(i for i, r in enumerate(rows) if r.idx == s.idx)
     a = at  # the contiguous run around the seed
     while a > 0 and rows[a - 1].idx == rows[a].idx - 1:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -61,10 +62,22 @@ def shortened(text: str, words: int, keep: str = "start") -> str:
     return "… " + " ".join(ws[-words:]) if keep == "end" else " ".join(ws[:words]) + " …"
 
 
+def change_state(state: dict | str | None) -> str:
+    """A state of the creator's audit, in words: none, a mark, or what a pin or block holds."""
+    if state is None:
+        return "none"
+    if isinstance(state, str):
+        return state
+    excerpt = shortened(" ".join(state.get("sentences", [])), 12)
+    return f"{state.get('kind', '')} for “{shortened(state.get('question', ''), 12)}”: “{excerpt}”"
+
+
 def add_pages(app: FastAPI, service: Service) -> None:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.globals.update(clock=clock, slug=slug, episode_label=service.episode_label, paragraphs=paragraphs)
+    env.globals.update(
+        clock=clock, slug=slug, episode_label=service.episode_label, paragraphs=paragraphs, change_state=change_state
+    )
     env.filters["highlighted"] = highlighted
     env.filters["shortened"] = shortened
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -89,6 +102,10 @@ def add_pages(app: FastAPI, service: Service) -> None:
         except PodtwinError:
             hook = None
         return {"webhook": hook, "events": service.webhook_events(name, limit=30)}
+
+    def corrections_of(name: str) -> dict:
+        """The twin's pins and blocks and the audit of the creator's changes, for its page."""
+        return {"corrections": service.corrections(name), "changes": service.changes(name, 30)}
 
     # errors on pages (a person or episode not found, an unknown path) come back as a page
     app.state.error_page = lambda request, status, message: page(request, "error.html", status, message=message)
@@ -270,6 +287,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
             recent=service.recent_questions(info["name"]),
             saved=saved,
             **webhook_of(info["name"]),
+            **corrections_of(info["name"]),
         )
 
     @app.get("/creator/people/{person}/insights", response_class=HTMLResponse, include_in_schema=False)
@@ -325,8 +343,104 @@ def add_pages(app: FastAPI, service: Service) -> None:
                 error=str(e),
                 saved=False,
                 **webhook_of(info["name"]),
+                **corrections_of(info["name"]),
             )
         return RedirectResponse(f"/creator/people/{info['slug']}?saved=true", 303)
+
+    # -- correcting answers: marks, pins and blocks, the audit and undo ------------------------
+
+    def who(request: Request) -> str:
+        return service.who(None, session_of(request))
+
+    def back(target: str, fallback: str) -> str:
+        """A path of this site to return to after a form (never another host)."""
+        return target if re.fullmatch(r"/(?!/)[\w/\-?=&.%]*", target) else fallback
+
+    @app.get("/creator/questions/{question_id}/correct", response_class=HTMLResponse, include_in_schema=False)
+    def creator_correct(
+        request: Request,
+        question_id: Annotated[int, PathParam(ge=1, le=2**53)],
+        q: Annotated[str, Query(max_length=1000)] = "",
+        done: Annotated[str, Query(max_length=40)] = "",
+    ):
+        """Correct one logged reply: mark it, block what it quoted, or pin an excerpt of the
+        person's own words found by searching them."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        return correct_page(request, question_id, q, done=done)
+
+    def correct_page(request: Request, question_id: int, q: str, status: int = 200, **context) -> HTMLResponse:
+        logged = service.question(question_id)
+        info = service.person(logged["person"], creator=True)
+        query = q.strip() or logged["reply"].get("resolved_question") or logged["question"]
+        try:
+            hits = service.search(query, speaker=info["name"], kinds=["conversation"], limit=8)["hits"]
+        except PodtwinError as e:
+            hits, context["error"] = [], context.get("error") or str(e)
+        _, citations = reply_text(logged["reply"], service.episode_label)
+        mine = [c for c in service.corrections(info["name"]) if c["question_id"] == question_id]
+        return page(
+            request, "creator_correct.html", status, logged=logged, reply=logged["reply"], citations=citations,
+            person=info, query=query, hits=hits, corrections=mine, **context,
+        )  # fmt: skip
+
+    @app.post("/creator/questions/{question_id}/mark", include_in_schema=False)
+    def creator_mark(
+        request: Request,
+        question_id: Annotated[int, PathParam(ge=1, le=2**53)],
+        mark: Annotated[str, Form(pattern="^(good|wrong|clear)$")],
+        next: Annotated[str, Form(max_length=500)] = "",
+    ):
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        service.mark(question_id, None if mark == "clear" else mark, who(request))
+        return RedirectResponse(back(next, f"/creator/questions/{question_id}/correct"), 303)
+
+    @app.post("/creator/questions/{question_id}/correct", response_class=HTMLResponse, include_in_schema=False)
+    def creator_pin_or_block(
+        request: Request,
+        question_id: Annotated[int, PathParam(ge=1, le=2**53)],
+        kind: Annotated[str, Form(pattern="^(pin|block)$")],
+        episode_id: Annotated[int, Form(ge=0, le=2**53)],
+        first_sentence: Annotated[int, Form(ge=0, le=100_000_000)],
+        last_sentence: Annotated[int, Form(ge=0, le=100_000_000)],
+        q: Annotated[str, Form(max_length=1000)] = "",
+    ):
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        logged = service.question(question_id)
+        try:
+            service.correct(
+                logged["person"], kind, episode=episode_id, first_sentence=first_sentence,
+                last_sentence=last_sentence, who=who(request), question_id=question_id,
+            )  # fmt: skip
+        except PodtwinError as e:
+            return correct_page(request, question_id, q, 400, error=str(e))
+        return RedirectResponse(
+            f"/creator/questions/{question_id}/correct?done={'pinned' if kind == 'pin' else 'blocked'}", 303
+        )
+
+    @app.post("/creator/corrections/{correction_id}/remove", include_in_schema=False)
+    def creator_remove_correction(
+        request: Request,
+        correction_id: Annotated[int, PathParam(ge=1, le=2**53)],
+        next: Annotated[str, Form(max_length=500)] = "",
+    ):
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        removed = service.remove_correction(correction_id, who(request))
+        return RedirectResponse(back(next, f"/creator/people/{slug(removed['person'])}"), 303)
+
+    @app.post("/creator/changes/{change_id}/undo", response_class=HTMLResponse, include_in_schema=False)
+    def creator_undo(
+        request: Request,
+        change_id: Annotated[int, PathParam(ge=1, le=2**53)],
+        next: Annotated[str, Form(max_length=500)] = "",
+    ):
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        done = service.undo(change_id, who(request))
+        return RedirectResponse(back(next, f"/creator/people/{slug(done['person'])}"), 303)
 
     @app.post("/creator/upload", response_class=HTMLResponse, include_in_schema=False)
     async def creator_upload(request: Request, file: Annotated[UploadFile, File()]):
