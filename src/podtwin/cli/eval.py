@@ -284,6 +284,44 @@ def eval_purity(
         typer.echo(f"{show[:28]:28}{r['questions']:10d}{r['quoted_words']:13d}{purity:>8}{hit:>9}{abstained:>10}")
 
 
+@app.command("pins")
+def eval_pins(
+    ctx: typer.Context,
+    split_name: Annotated[str, typer.Option("--split", help="The pairs' split: tune or measure.")] = "measure",
+    person: Annotated[str | None, typer.Option(help="The twin (default: the guest with the most words).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N pairs.", min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Pins end to end on a copy of the library: for each labelled question pair, pin an excerpt
+    to one question and ask the other; the share of paraphrases given the pinned answer (target
+    ≥ 0.9) and of non-paraphrases given it (≤ 0.05), and the same for blocks."""
+    from podtwin.cli.common import library_path
+    from podtwin.lab.evaluate_pins import evaluate_pins
+
+    result = evaluate_pins(library_path(ctx), split_name, person, limit)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"split {result['split']}: {result['pairs']} pairs ({result['paraphrases']} paraphrases, "
+               f"{result['non_paraphrases']} not), pinned for {result['person']}")  # fmt: skip
+    typer.echo(
+        f"paraphrases given the pinned answer:     {result['paraphrases_given_the_pinned_answer']}  (target >= 0.9)"
+    )
+    typer.echo(
+        "non-paraphrases given the pinned answer: "
+        f"{result['non_paraphrases_given_the_pinned_answer']}  (target <= 0.05)"
+    )
+    typer.echo(
+        f"paraphrases blocked: {result['paraphrases_blocked']}; "
+        f"non-paraphrases blocked: {result['non_paraphrases_blocked']}"
+    )
+    for a, b in result["missed"]:
+        typer.echo(f"  missed: {a!r} / {b!r}")
+    for a, b in result["wrongly_pinned"]:
+        typer.echo(f"  wrongly pinned: {a!r} / {b!r}")
+    typer.echo(f"{result['seconds_per_pair']} s a pair")
+
+
 @app.command("search")
 def eval_search(
     ctx: typer.Context,
