@@ -157,7 +157,9 @@ def test_the_creator_pins_an_answer_and_hears_of_a_flag(browser: Browser, flow_s
         try:
             phone.add_cookies(creator.cookies())
             small = phone.new_page()
-            for path in ("/creator/people/mark-zuckerberg", f"/creator/questions/{first['question_id']}/correct"):
+            pages = ("/creator/people/mark-zuckerberg", "/creator/people/mark-zuckerberg/insights",
+                     f"/creator/questions/{first['question_id']}/correct")  # fmt: skip
+            for path in pages:
                 small.goto(path)
                 width = small.evaluate("document.documentElement.scrollWidth")
                 assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px phone"

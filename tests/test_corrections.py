@@ -336,3 +336,14 @@ def test_the_creator_corrects_a_reply_on_the_web(client):
            "last_sentence": lex["last_sentence"]}  # fmt: skip
     refused = http.post(f"/creator/questions/{qid}/correct", data=bad, headers=site)
     assert refused.status_code == 400 and "Lex Fridman&#39;s words" in refused.text
+
+
+def test_what_is_not_there_is_a_404(client):
+    http, key, _ = client
+    auth = {"X-API-Key": key}
+    assert http.delete("/api/corrections/424242", headers=auth).status_code == 404
+    assert http.post("/api/changes/424242/undo", headers=auth).status_code == 404
+    assert http.put("/api/questions/424242/mark", json={"mark": "good"}, headers=auth).status_code == 404
+    too_long = {"kind": "pin", "episode_id": 1, "first_sentence": 0, "last_sentence": 500, "question": "Why?"}
+    refused = http.post("/api/people/elon-musk/corrections", json=too_long, headers=auth)
+    assert refused.status_code == 400 and "at most 12 sentences" in refused.json()["error"]

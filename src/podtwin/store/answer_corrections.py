@@ -17,7 +17,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
-from podtwin.errors import CorrectionError
+from podtwin.errors import CorrectionError, NotFound
 
 __all__ = [
     "CORRECTION_KINDS",
@@ -57,7 +57,7 @@ def _as_dict(row: tuple) -> dict:
 def correction(db: sqlite3.Connection, correction_id: int) -> dict:
     row = db.execute(f"SELECT {', '.join(_FIELDS)} FROM answer_corrections WHERE id = ?", [correction_id]).fetchone()
     if row is None:
-        raise CorrectionError(f"no correction with id {correction_id}")
+        raise NotFound(f"no correction with id {correction_id}")
     return _as_dict(row)
 
 
@@ -159,7 +159,7 @@ def set_mark(db: sqlite3.Connection, question_id: int, mark: str | None, who: st
         raise CorrectionError(f"a reply is marked good or wrong, not {mark!r}")
     row = db.execute("SELECT person FROM questions WHERE id = ?", [question_id]).fetchone()
     if row is None:
-        raise CorrectionError(f"no logged question with id {question_id}")
+        raise NotFound(f"no logged question with id {question_id}")
     before = mark_of(db, question_id)
     if before == mark:
         return mark
@@ -213,7 +213,7 @@ def changes(db: sqlite3.Connection, person: str | None, limit: int = 100) -> lis
 def _change(db: sqlite3.Connection, change_id: int) -> dict:
     row = db.execute(f"SELECT {', '.join(_CHANGE_FIELDS)} FROM creator_changes WHERE id = ?", [change_id]).fetchone()
     if row is None:
-        raise CorrectionError(f"no change with id {change_id}")
+        raise NotFound(f"no change with id {change_id}")
     d = dict(zip(_CHANGE_FIELDS, row))
     d["before"], d["after"] = json.loads(d["before"]), json.loads(d["after"])
     return d
