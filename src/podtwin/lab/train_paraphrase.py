@@ -67,14 +67,15 @@ def load_pairs(path: Path = PAIRS, split: str | None = None) -> list[dict]:
     return pairs
 
 
-def question_vectors(pairs: list[dict], embed: Callable[[list[str]], np.ndarray] | None = None) -> Vectors:
-    """Every question's query embedding, each distinct text embedded once."""
-    if embed is None:
+def question_vectors(pairs: list[dict], embed_query: Callable[[str], np.ndarray] | None = None) -> Vectors:
+    """Every question's query embedding, one question at a time as the twin embeds a question
+    (the int8 model's vectors move a little with the batch a text is in, so batched vectors
+    would give figures the runtime does not reproduce)."""
+    if embed_query is None:
         from podtwin.search.embed import default_embedder
 
-        embed = default_embedder().embed
-    texts = sorted({t for p in pairs for t in (p["a"], p["b"])})
-    return dict(zip(texts, embed(texts)))
+        embed_query = default_embedder().embed_query
+    return {t: embed_query(t) for t in sorted({t for p in pairs for t in (p["a"], p["b"])})}
 
 
 def feature_matrix(pairs: list[dict], vectors: Vectors) -> np.ndarray:
