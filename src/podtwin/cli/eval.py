@@ -393,3 +393,51 @@ def eval_twin(
         typer.echo(name)
         for key, value in figures.items():
             typer.echo(f"  {key:46} {value}")
+
+
+@app.command("paraphrase")
+def eval_paraphrase(
+    pairs: Annotated[
+        Path | None,
+        typer.Argument(help="Question pairs (JSON Lines, see podtwin.lab.train_paraphrase; default: the shipped set)."),
+    ] = None,
+    split_name: Annotated[str, typer.Option("--split", help="The split measured (tune or measure).")] = "measure",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Paraphrase matching of pins and blocks: recall of paraphrases, false matches of other questions."""
+    from podtwin.lab.train_paraphrase import PAIRS, evaluate_paraphrase
+
+    path = pairs or PAIRS
+    if not path.is_file():
+        raise typer.BadParameter(f"{path}: no such file")
+    if split_name not in ("tune", "measure"):
+        raise typer.BadParameter(f"--split is tune or measure, not {split_name!r}")
+    try:
+        result = evaluate_paraphrase(path, split_name)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(
+        f"pairs {result['pairs']} ({result['paraphrases']} paraphrases, {result['non_paraphrases']} not; "
+        f"split {split_name})   {result['microseconds_per_comparison']:.0f} µs a comparison (embeddings given)"
+    )
+    typer.echo(f"{'':8}{'threshold':>10}{'recall':>10}{'false matches':>15}")
+    for purpose in ("pin", "block"):
+        r = result[purpose]
+        typer.echo(f"{purpose:8}{r['threshold']:10.3f}{r['recall']:10.3f}{r['false_match']:15.3f}")
+    t = result["targets"]
+    typer.echo(
+        f"targets (pins): recall >= {t['recall']}, false matches <= {t['false_match']}: "
+        + ("met" if result["targets_met"] else "NOT met")
+        + f" (the most recall any threshold gives at that false-match rate, in hindsight: "
+        f"{result['best_recall_at_target_false_match']:.3f})"
+    )
+    for purpose in ("pin", "block"):
+        r = result[purpose]
+        for title, key in (("paraphrases missed", "missed"), ("false matches", "false_matches")):
+            if r[key]:
+                typer.echo(f"\n{purpose}: {title} ({len(r[key])})")
+                for w in r[key]:
+                    typer.echo(f"  {w['score']:.3f}  {w['a']}  |  {w['b']}")

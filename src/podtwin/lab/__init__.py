@@ -7,14 +7,15 @@ The training modules need the ``train`` extra (torch, transformers, sentence-tra
 the base weights), which running, serving and testing podtwin do not install. What they build
 stays beside the runtime modules that load it (``text/punctuator.npz``, ``clean/sponsors.npz``,
 ``speakers/attribution.npz``, ``speakers/speaker_calibration.json``, ``twin/calibration.json``,
-``search/models/*``).
+``twin/paraphrase.json``, ``search/models/*``). Hand-written evaluation data of its own is in ``data/``.
 
 - Evaluation: ``evaluate_sentences`` (the punctuator's sentence boundaries),
   ``evaluate_sponsors`` (sponsor-read tagging), ``evaluate_speakers`` (speaker attribution),
   ``evaluate_purity`` (a twin quotes only its person), ``evaluate_search`` (retrieval),
   ``evaluate_twin`` (the twin's answers).
 - Training: ``train_punctuator``, ``train_sponsors``, ``train_attribution``,
-  ``train_speaker_calibration``, ``train_twin_calibration`` (the twin's abstention), and
+  ``train_speaker_calibration``, ``train_twin_calibration`` (the twin's abstention),
+  ``train_paraphrase`` (which questions a pin or block applies to; also its evaluation), and
   the retriever and re-ranker: ``retriever_pairs`` (their training pairs), ``train_retriever``,
   ``export_onnx`` (to the int8 ONNX files the runtime loads).
 """

@@ -32,7 +32,6 @@ __all__ = ["CorrectionError", "Matched", "check_excerpt", "matching_corrections"
 PIN_SENTENCES = 12  # a pin is an answer: a few sentences, not a whole turn
 BLOCK_SENTENCES = 60  # a block may cover a long stretch the creator never wants quoted
 ANSWER_KINDS = ("conversation",)
-# Which the twin's question matcher decides; see twin.paraphrase.
 _SPEAKER, _TEXT, _CONFIDENCE, _KIND, _IDX = 1, 5, 8, 10, 0
 
 
@@ -99,20 +98,21 @@ def unusable_reason(rows: list[tuple], person: str) -> str | None:
 def matching_corrections(
     db: sqlite3.Connection, person: str, question: str, vector: np.ndarray, embedder: Embedder
 ) -> Matched:
-    """The person's pins and blocks in use whose question the question matches (by meaning)."""
-    from podtwin.twin.paraphrase import paraphrase_matches
+    """The person's pins and blocks in use whose question the question matches (by meaning:
+    twin.paraphrase, with the threshold fitted for each kind)."""
+    from podtwin.twin.paraphrase import load_paraphrase_model, paraphrase_score
 
     live = [c for c in corrections_of(db, person, active_only=True) if c["gone_since"] is None]
     matched = Matched()
     if not live:
         return matched
+    model = load_paraphrase_model()
     stored = question_vectors(db, [c["id"] for c in live])
-    vectors = np.stack([_vector(c, stored[c["id"]], embedder) for c in live])
-    decisions = paraphrase_matches(question, vector, [c["question"] for c in live], vectors)
-    for c, (same, score) in zip(live, decisions):
-        if not same:
+    for c in live:
+        score = paraphrase_score(c["question"], _vector(c, stored[c["id"]], embedder), question, vector, model)
+        if score < model.threshold(c["kind"]):
             continue
-        c["score"] = round(float(score), 4)
+        c["score"] = round(score, 4)
         if c["kind"] == "block":
             matched.blocks.append(c)
         elif matched.pin is None or score > (matched.pin_score or 0.0):
