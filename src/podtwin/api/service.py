@@ -306,10 +306,10 @@ class Service:
 
     def _webhook_events(self, library: Library, name: str, question: str, reply: dict, channel: str) -> list:
         """The events a reply raises for the person's webhook (kind, data): `watched_topic` when
-        the question touches a watch topic (by word or meaning, as the off-limits policy
-        matches), `unsure` when the twin answered below the creator's confidence."""
+        the question touches a watch topic (by meaning, at the watch topics' own threshold:
+        twin.answer.watched_topic), `unsure` when the twin answered below the creator's confidence."""
         from podtwin.store.webhooks import webhook_of
-        from podtwin.twin.answer import load_calibration, matching_topic
+        from podtwin.twin.answer import load_calibration, watched_topic
 
         hook = webhook_of(library.db, name)
         if hook is None:
@@ -319,8 +319,7 @@ class Service:
         if hook["watch_topics"]:
             resolved = reply.get("resolved_question") or question
             vector = self.embedder.embed_query(resolved)
-            cal = load_calibration()
-            topic = matching_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, cal)
+            topic = watched_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, load_calibration())
             if topic is not None:
                 events.append(("watched_topic", {**base, "topic": topic}))
         unsure = hook["unsure_below"]
