@@ -24,6 +24,7 @@ from podtwin.server import create_app
 from podtwin.store.keys import create_key
 from podtwin.store.library import Library
 from podtwin.store.webhooks import enqueue_event, list_events, set_webhook, webhook_of
+from podtwin.twin.answer import load_calibration
 
 TRANSCRIPT = """Ada Lovelace: Welcome to the show. Today I talk with Grace about compilers and the navy.
 Grace Hopper: Thanks for having me. The first compiler I wrote was called A-0. It turned symbolic code into \
@@ -165,7 +166,7 @@ def test_events_are_delivered_signed_exactly_once_by_id_through_failures_timeout
     service = Service(db)
     navy = service.ask("grace-hopper", "what did the navy think of your compiler?")
     assert navy["question_id"] > 0 and not navy["abstained"]
-    cooking = service.ask("grace-hopper", "do you like cooking pasta?")  # abstains: no event
+    cooking = service.ask("grace-hopper", "do you like cooking pasta?")  # abstains: unsure, no topic
     assert cooking["abstained"]
     service.flag(navy["question_id"], "that is not what she said", "127.0.0.1")
     service.close()
@@ -174,18 +175,20 @@ def test_events_are_delivered_signed_exactly_once_by_id_through_failures_timeout
     service = Service(db)
     events = service.webhook_events("grace-hopper")
     service.close()
-    kinds = sorted(e["kind"] for e in events)
-    assert kinds == ["flagged", "unsure", "watched_topic"], kinds
+    kinds = sorted((e["kind"], e["data"]["question_id"]) for e in events)
+    navy_id, cooking_id = navy["question_id"], cooking["question_id"]
+    assert kinds == [("flagged", navy_id), ("unsure", navy_id), ("unsure", cooking_id), ("watched_topic", navy_id)]
     assert {e["status"] for e in events} == {"pending"}
-    assert all(e["data"]["question_id"] == navy["question_id"] for e in events)
     watched = next(e for e in events if e["kind"] == "watched_topic")
     assert watched["data"]["topic"] == "navy"
+    unsure = {e["data"]["question_id"]: e["data"]["abstained"] for e in events if e["kind"] == "unsure"}
+    assert unsure == {navy_id: False, cooking_id: True}
 
     receiver = Receiver(secret, port)
     # 1. nobody listening: connection refused, each event waits to be tried again
     with Library(db) as library:
         counts = deliver_due(library, timeout=TIMEOUT, backoff_s=BACKOFF)
-    assert counts == {"delivered": 0, "retry": 3, "failed": 0}
+    assert counts == {"delivered": 0, "retry": 4, "failed": 0}
 
     # 2. the receiver is up but answers 500 twice, then answers one event too late
     receiver.start()
@@ -211,7 +214,7 @@ def test_events_are_delivered_signed_exactly_once_by_id_through_failures_timeout
     with Library(db) as library:
         final = list_events(library.db)
     ids = {e["id"] for e in final}
-    assert len(final) >= 4 and {e["status"] for e in final} == {"delivered"}, final
+    assert len(final) >= 5 and {e["status"] for e in final} == {"delivered"}, final
     assert any(e["kind"] == "watched_topic" and e["data"]["question_id"] == second["question_id"] for e in final)
     assert set(receiver.processed) == ids  # every event arrived and was processed once
     assert receiver.bad_signatures == 0  # every signature verified
@@ -329,3 +332,42 @@ def test_the_server_sends_events_in_the_background_and_stops_its_sender_on_shutd
         receiver.stop()
         service.close()
     assert receiver.bad_signatures == 0
+
+
+def test_unsure_fires_below_the_creators_confidence_for_answers_and_abstentions_alike(small_library):
+    """A confidence set below the twin's abstention threshold still hears of the least sure
+    replies, which are abstentions; a reply declined by the policy has no confidence, no event."""
+    db, _ = small_library
+    service = Service(db)
+    abstain_below = load_calibration().threshold
+    try:
+        answered = service.ask("grace-hopper", "what did the navy think about your compiler?")
+        abstained = service.ask("grace-hopper", "what is your favourite pasta recipe?")
+        assert not answered["abstained"] and abstained["abstained"]
+        assert abstained["confidence"] < abstain_below <= answered["confidence"]
+
+        def unsure_events(question: str, unsure_below: float, **persona) -> list[dict]:
+            service.set_webhook("grace-hopper", f"http://127.0.0.1:{free_port()}/", [], unsure_below)
+            if persona:
+                service.set_persona("Grace Hopper", persona)
+            reply = service.ask("grace-hopper", question)
+            return [
+                e["data"]
+                for e in service.webhook_events("grace-hopper")
+                if e["kind"] == "unsure" and e["data"]["question_id"] == reply["question_id"]
+            ]
+
+        # below the abstention threshold: only the abstention, marked as one
+        low = round(abstained["confidence"] + (abstain_below - abstained["confidence"]) / 2, 4)
+        (event,) = unsure_events("what is your favourite pasta recipe?", low)
+        assert event["abstained"] is True and event["confidence"] < low and event["unsure_below"] == low
+        assert unsure_events("what did the navy think about your compiler?", low) == []
+        # above the answer's confidence: the answer too, not an abstention
+        (event,) = unsure_events("what did the navy think about your compiler?", 1.0)
+        assert event["abstained"] is False and event["confidence"] == answered["confidence"]
+        assert unsure_events("what is your favourite pasta recipe?", 0.0) == []  # nothing is below 0
+        # declined by the creator's policy: no confidence, no unsure event
+        assert unsure_events("what did the navy think about your compiler?", 1.0, off_limits=["navy"]) == []
+    finally:
+        service.set_persona("Grace Hopper", {"off_limits": []})
+        service.close()

@@ -68,10 +68,14 @@ class WebhookSettings(BaseModel):
     watch_topics: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list,
         max_length=50,
-        description="Questions touching one of these (by word or meaning) raise a watched_topic event",
+        description="Questions touching one of these (by meaning) raise a watched_topic event",
     )
     unsure_below: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Replies below this confidence raise an unsure event; null: none"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Replies below this confidence, answered or abstained (`abstained` in the event), raise an "
+        "unsure event; null: none",
     )
     new_secret: bool = Field(default=False, description="Make a new signing secret (shown once, in this reply)")
 

@@ -307,7 +307,9 @@ class Service:
     def _webhook_events(self, library: Library, name: str, question: str, reply: dict, channel: str) -> list:
         """The events a reply raises for the person's webhook (kind, data): `watched_topic` when
         the question touches a watch topic (by meaning, at the watch topics' own threshold:
-        twin.answer.watched_topic), `unsure` when the twin answered below the creator's confidence."""
+        twin.answer.watched_topic), `unsure` when a reply the policy did not decline has a
+        confidence below the creator's: answers and abstentions alike (`abstained` says which),
+        so a confidence set below the twin's abstention threshold still raises events."""
         from podtwin.store.webhooks import webhook_of
         from podtwin.twin.answer import load_calibration, watched_topic
 
@@ -322,10 +324,9 @@ class Service:
             topic = watched_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, load_calibration())
             if topic is not None:
                 events.append(("watched_topic", {**base, "topic": topic}))
-        unsure = hook["unsure_below"]
-        answered = not reply["abstained"] and not reply["declined_by_policy"]
-        if unsure is not None and answered and reply["confidence"] is not None and reply["confidence"] < unsure:
-            events.append(("unsure", {**base, "unsure_below": unsure}))
+        unsure, confidence = hook["unsure_below"], reply["confidence"]
+        if unsure is not None and not reply["declined_by_policy"] and confidence is not None and confidence < unsure:
+            events.append(("unsure", {**base, "unsure_below": unsure, "abstained": bool(reply["abstained"])}))
         return events
 
     # -- the creator's webhooks and listeners' flags -----------------------------------------

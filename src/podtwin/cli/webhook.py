@@ -30,9 +30,12 @@ def webhook_set(
     clear_watch: Annotated[bool, typer.Option(help="Watch no topics.")] = False,
     unsure_below: Annotated[
         float | None,
-        typer.Option(help="Answers below this confidence (0-1) raise an event; the twin abstains below 0.60 anyway."),
+        typer.Option(
+            help="Replies below this confidence (0-1) raise an `unsure` event, abstentions too (the twin abstains "
+            "below 0.60; the event's `abstained` says which), so any level works."
+        ),
     ] = None,
-    no_unsure: Annotated[bool, typer.Option(help="No events for unsure answers.")] = False,
+    no_unsure: Annotated[bool, typer.Option(help="No events for unsure replies.")] = False,
     new_secret: Annotated[bool, typer.Option(help="Make a new signing secret (printed once).")] = False,
 ) -> None:
     """Set PERSON's webhook; options left out keep their value. The signing secret is printed once."""
