@@ -371,3 +371,160 @@ def test_unsure_fires_below_the_creators_confidence_for_answers_and_abstentions_
     finally:
         service.set_persona("Grace Hopper", {"off_limits": []})
         service.close()
+
+
+def test_the_creator_sets_replaces_and_removes_the_webhook_on_the_twins_page(lex_copy):
+    """The form on /creator/people/{person}: bad input shown on the page with nothing stored, the
+    signing secret shown once when made, replaced settings, removal (pending events given up);
+    every POST passes the same-origin check, and needs a signed-in creator."""
+    db, key = lex_copy("webhook-form")
+    service = Service(db)
+    same_site = {"Origin": "http://127.0.0.1"}
+
+    def stored(name: str, secret: bool = False) -> dict | None:
+        with Library(db) as library:
+            return webhook_of(library.db, name, secret=secret)
+
+    with TestClient(create_app(service, webhooks=False), base_url="http://127.0.0.1") as client:
+        person = client.get("/api/people").json()[0]
+        slug, name = person["slug"], person["name"]
+        form_url = f"/creator/people/{slug}/webhook"
+        topics = "military\ncrypto, Elon Musk"  # one per line or separated by commas
+        good = {"url": "https://hooks.example/podtwin", "watch_topics": topics, "unsure_below": "0.5"}
+
+        r = client.post(form_url, data=good, headers=same_site)  # not signed in
+        assert r.status_code == 401 and stored(name) is None
+        assert client.post("/creator/login", data={"key": key}, headers=same_site).status_code == 200
+
+        page = client.get(f"/creator/people/{slug}")
+        assert page.status_code == 200
+        assert f'action="{form_url}"' in page.text and "Create webhook" in page.text and "No events yet" in page.text
+        assert "X-Podtwin-Signature-256" in page.text and "hmac.compare_digest" in page.text  # how to verify
+
+        r = client.post(form_url, data=good, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and stored(name) is None  # another site's page cannot set it
+
+        for bad, message in [
+            ({"url": "ftp://hooks.example/x"}, "must start with http:// or https://, not ftp:"),
+            ({"url": "javascript:alert(1)"}, "not javascript:"),
+            ({"url": ""}, "needs a URL"),
+            ({"unsure_below": "1.5"}, "from 0 to 1"),
+            ({"unsure_below": "-0.1"}, "from 0 to 1"),
+            ({"unsure_below": "sure"}, "must be a number from 0 to 1"),
+            ({"watch_topics": "\n".join(f"topic {i}" for i in range(51))}, "the limit is 50"),
+        ]:
+            r = client.post(form_url, data={**good, **bad}, headers=same_site)
+            assert r.status_code == 400, (bad, r.status_code)
+            assert 'role="alert"' in r.text and "Not saved:" in r.text and message in r.text, (bad, r.text[-3000:])
+            for value in bad.values():  # what was typed stays in the form, escaped
+                if value and "\n" not in value:
+                    assert f'value="{value}"' in r.text, bad
+            assert stored(name) is None, bad
+
+        r = client.post(form_url, data=good, headers=same_site)
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        hook = stored(name, secret=True)
+        assert hook["url"] == good["url"] and hook["watch_topics"] == ["military", "crypto", "Elon Musk"]
+        assert hook["unsure_below"] == 0.5
+        secret = hook["secret"]
+        assert "shown this once" in r.text and secret in r.text
+        again = client.get(f"/creator/people/{slug}")
+        assert secret not in again.text and "Save webhook" in again.text and "Remove webhook" in again.text
+        assert "military\ncrypto\nElon Musk</textarea>" in again.text and 'value="0.5"' in again.text
+
+        # replaced: every setting as given, the secret kept (not shown)
+        r = client.post(form_url, data={"url": "http://127.0.0.1:9/hook", "watch_topics": "", "unsure_below": ""},
+                        headers=same_site, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303 and r.headers["location"].endswith("?webhook=saved#webhook")
+        assert "Webhook saved." in client.get(r.headers["location"]).text
+        hook = stored(name, secret=True)
+        assert (hook["url"], hook["watch_topics"], hook["unsure_below"]) == ("http://127.0.0.1:9/hook", [], None)
+        assert hook["secret"] == secret
+
+        r = client.post(form_url, data={"url": "http://127.0.0.1:9/hook", "new_secret": "true"}, headers=same_site)
+        new_secret = stored(name, secret=True)["secret"]
+        assert r.status_code == 200 and new_secret != secret and new_secret in r.text and secret not in r.text
+
+        # removed: an event waiting to be sent is given up, and listed as such
+        with Library(db) as library, library.atomic() as conn:
+            waiting = enqueue_event(conn, "flagged", name, {"question_id": 1, "question": "why?", "reason": "x"})
+        r = client.post(f"{form_url}/delete", headers=same_site, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("?webhook=removed#webhook")
+        page = client.get(r.headers["location"])
+        assert "Webhook removed" in page.text and "Create webhook" in page.text and stored(name) is None
+        with Library(db) as library:
+            (event,) = [e for e in list_events(library.db, name) if e["id"] == waiting]
+        assert event["status"] == "failed" and event["last_error"] == "the webhook was removed"
+        assert "the webhook was removed" in page.text
+        r = client.post(f"{form_url}/delete", headers=same_site)
+        assert r.status_code == 404 and "has no webhook" in r.text
+
+        # the API removes one too, with a key
+        client.cookies.clear()  # signed out
+        auth = {"Authorization": f"Bearer {key}"}
+        api = f"/api/people/{slug}/webhook"
+        assert client.put(api, json={"url": "https://hooks.example/x"}, headers=auth).status_code == 200
+        assert client.delete(api).status_code == 401
+        assert client.delete(api, headers=auth).json() == {"person": name, "removed": True}
+        assert client.delete(api, headers=auth).status_code == 404
+    service.close()
+
+
+def test_the_cli_sets_shows_and_removes_a_webhook(small_library):
+    from typer.testing import CliRunner
+
+    from podtwin.cli.app import app
+
+    db, _ = small_library
+
+    def run(*args):
+        return CliRunner().invoke(app, ["--db", str(db), "webhook", *args])
+
+    r = run("set", "ada lovelace", "https://hooks.example/ada", "--watch", "compilers", "--unsure-below", "0.4")
+    assert r.exit_code == 0, r.output
+    assert json.loads(run("show", "Ada Lovelace", "--json").output)["unsure_below"] == 0.4
+    r = run("remove", "ada lovelace")
+    assert r.exit_code == 0 and "removed Ada Lovelace's webhook" in r.output
+    r = run("remove", "ada lovelace")
+    assert r.exit_code == 1 and "has no webhook" in r.output
+    assert run("set", "ada lovelace", "ftp://x").exit_code == 1
+
+
+def test_the_creators_page_shows_each_events_status_attempts_last_error_and_times(small_library):
+    from datetime import UTC, datetime, timedelta
+
+    from podtwin.store.webhooks import mark_delivered, mark_failed
+
+    db, key = small_library
+    at = datetime(2026, 12, 3, 10, 0, 0, tzinfo=UTC)
+    with Library(db) as library, library.atomic() as conn:
+        set_webhook(conn, "Grace Hopper", f"http://127.0.0.1:{free_port()}/hook")
+        data = {"question_id": 1, "answer": "", "confidence": 0.42, "abstained": True}
+        delivered = enqueue_event(conn, "unsure", "Grace Hopper", {**data, "question": "delivered one?"}, now=at)
+        pending = enqueue_event(conn, "watched_topic", "Grace Hopper", {**data, "question": "pending one?",
+                                                                          "topic": "navy"}, now=at)  # fmt: skip
+        failed = enqueue_event(conn, "flagged", "Grace Hopper", {**data, "question": "failed one?", "reason": "odd"},
+                               now=at)  # fmt: skip
+        mark_failed(conn, delivered, "HTTP 502", at + timedelta(seconds=1))
+        mark_delivered(conn, delivered, at + timedelta(seconds=3))
+        mark_failed(conn, pending, "HTTP 500", at + timedelta(seconds=1), backoff_s=60)
+        for i in range(3):
+            mark_failed(conn, failed, "timed out after 5 s", at + timedelta(seconds=i), max_attempts=3)
+    service = Service(db)
+    with TestClient(create_app(service, webhooks=False), base_url="http://127.0.0.1") as client:
+        signed_in = client.post("/creator/login", data={"key": key}, headers={"Origin": "http://127.0.0.1"})
+        assert signed_in.status_code == 200
+        page = client.get("/creator/people/grace-hopper").text
+    service.close()
+    found = re.findall(r'<li class="event \w+">.*?</li>', page, re.S)
+    items = {status: next(r for r in found if f"{status} one?" in r) for status in ("delivered", "pending", "failed")}
+    assert all(item.startswith(f'<li class="event {status}">') for status, item in items.items())
+    assert all(f'<span class="status">{status}</span>' in item for status, item in items.items())
+    delivered, pending, failed = items["delivered"], items["pending"], items["failed"]
+    assert "unsure</strong> (abstained, confidence 0.42)" in delivered
+    assert "2 attempts; raised 2026-12-03 10:00:00 UTC, delivered 2026-12-03 10:00:03 UTC" in delivered
+    assert "HTTP 502" not in delivered  # delivered: the error is behind it
+    assert "watched_topic</strong> (navy)" in pending and "Last error: HTTP 500" in pending
+    assert "1 attempt; raised 2026-12-03 10:00:00 UTC, next try 2026-12-03 10:01:01 UTC" in pending
+    assert "flagged: odd" in failed and "Last error: timed out after 5 s" in failed
+    assert "3 attempts; raised 2026-12-03 10:00:00 UTC, given up" in failed

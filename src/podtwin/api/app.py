@@ -400,6 +400,12 @@ def create_api(
             person, settings.url, settings.watch_topics, settings.unsure_below, settings.new_secret
         )
 
+    @app.delete("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
+    def api_delete_webhook(person: Annotated[str, Path(max_length=200)]) -> dict:
+        """Remove a twin's webhook (needs an API key): no more events; those not yet delivered
+        are given up, and all stay listed in the events. 404 when it has none."""
+        return service.delete_webhook(person)
+
     @app.get("/api/webhook/events", dependencies=write, tags=["webhooks"])
     def api_webhook_events(
         person: Annotated[str | None, Query(max_length=200)] = None,

@@ -372,6 +372,16 @@ class Service:
                 db, name, url, watch_topics=watch_topics, unsure_below=unsure_below, new_secret=new_secret
             )
 
+    def delete_webhook(self, person: str) -> dict:
+        """Remove a twin's webhook (its events not yet sent are given up); 404 when it has none."""
+        from podtwin.store.webhooks import delete_webhook
+
+        name = self.person_name(person)
+        with self.library() as library, library.atomic() as db:
+            if not delete_webhook(db, name):
+                raise NotFound(f"{name} has no webhook")
+        return {"person": name, "removed": True}
+
     def webhook_events(self, person: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
         """The latest webhook events, newest first, delivered, pending or failed (as `podtwin
         webhook events --json`)."""

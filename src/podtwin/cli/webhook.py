@@ -75,6 +75,20 @@ def webhook_show(ctx: typer.Context, person: Person, as_json: Annotated[bool, ty
         show(hook)
 
 
+@webhook_app.command("remove")
+def webhook_remove(ctx: typer.Context, person: Person) -> None:
+    """Remove PERSON's webhook: no more events; those not yet delivered are given up (still listed)."""
+    from podtwin.errors import WebhookError
+    from podtwin.store.webhooks import delete_webhook
+
+    with open_library(ctx) as library:
+        name = person_id(library.db, person)[1]
+        with library.atomic() as db:
+            if not delete_webhook(db, name):
+                raise WebhookError(f"{name} has no webhook")
+    console.print(f"removed {escape(name)}'s webhook", highlight=False)
+
+
 def show(hook: dict) -> None:
     for key in ("person", "url", "watch_topics", "unsure_below", "updated_at"):
         value = hook[key]
