@@ -112,8 +112,8 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     def creator_person_page(request: Request, info: dict, status: int = 200, **context) -> HTMLResponse:
         """The creator's page of a twin: its bounds, recent questions, webhook and events.
-        context: a notice (saved, webhook_notice), an error of one form with what was typed in it
-        (error; webhook_error and webhook_form), a webhook secret just made (secret)."""
+        context: a notice (saved, webhook_notice), an error of one of its forms (error; webhook_error,
+        with what was typed in webhook_form), a webhook secret just made (secret)."""
         try:
             hook = service.webhook(info["name"])
         except PodtwinError:
@@ -380,7 +380,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
             unsure = confidence_of(unsure_below)
             hook = service.set_webhook(info["name"], url, split_topics(watch_topics), unsure, new_secret)
         except PodtwinError as e:
-            return creator_person_page(request, info, 400, webhook_error=str(e), webhook_form=typed)
+            return creator_person_page(request, info, 400, webhook_error=f"Not saved: {e}", webhook_form=typed)
         if "secret" in hook:  # made now: shown this once, as the API does
             return creator_person_page(request, info, webhook_notice="saved", secret=hook["secret"])
         return RedirectResponse(f"/creator/people/{info['slug']}?webhook=saved#webhook", 303)
@@ -394,7 +394,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         try:
             service.delete_webhook(info["name"])
         except PodtwinError as e:
-            return creator_person_page(request, info, 404, webhook_error=str(e))
+            return creator_person_page(request, info, 404, webhook_error=f"Nothing to remove: {e}")
         return RedirectResponse(f"/creator/people/{info['slug']}?webhook=removed#webhook", 303)
 
     @app.post("/creator/upload", response_class=HTMLResponse, include_in_schema=False)
