@@ -68,10 +68,14 @@ class WebhookSettings(BaseModel):
     watch_topics: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list,
         max_length=50,
-        description="Questions touching one of these (by word or meaning) raise a watched_topic event",
+        description="Questions touching one of these (by meaning) raise a watched_topic event",
     )
     unsure_below: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Replies below this confidence raise an unsure event; null: none"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Replies below this confidence, answered or abstained (`abstained` in the event), raise an "
+        "unsure event; null: none",
     )
     new_secret: bool = Field(default=False, description="Make a new signing secret (shown once, in this reply)")
 
@@ -395,6 +399,12 @@ def create_api(
         return service.set_webhook(
             person, settings.url, settings.watch_topics, settings.unsure_below, settings.new_secret
         )
+
+    @app.delete("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
+    def api_delete_webhook(person: Annotated[str, Path(max_length=200)]) -> dict:
+        """Remove a twin's webhook (needs an API key): no more events; those not yet delivered
+        are given up, and all stay listed in the events. 404 when it has none."""
+        return service.delete_webhook(person)
 
     @app.get("/api/webhook/events", dependencies=write, tags=["webhooks"])
     def api_webhook_events(

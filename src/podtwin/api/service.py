@@ -306,10 +306,12 @@ class Service:
 
     def _webhook_events(self, library: Library, name: str, question: str, reply: dict, channel: str) -> list:
         """The events a reply raises for the person's webhook (kind, data): `watched_topic` when
-        the question touches a watch topic (by word or meaning, as the off-limits policy
-        matches), `unsure` when the twin answered below the creator's confidence."""
+        the question touches a watch topic (by meaning, at the watch topics' own threshold:
+        twin.answer.watched_topic), `unsure` when a reply the policy did not decline has a
+        confidence below the creator's: answers and abstentions alike (`abstained` says which),
+        so a confidence set below the twin's abstention threshold still raises events."""
         from podtwin.store.webhooks import webhook_of
-        from podtwin.twin.answer import load_calibration, matching_topic
+        from podtwin.twin.answer import load_calibration, watched_topic
 
         hook = webhook_of(library.db, name)
         if hook is None:
@@ -319,14 +321,12 @@ class Service:
         if hook["watch_topics"]:
             resolved = reply.get("resolved_question") or question
             vector = self.embedder.embed_query(resolved)
-            cal = load_calibration()
-            topic = matching_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, cal)
+            topic = watched_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, load_calibration())
             if topic is not None:
                 events.append(("watched_topic", {**base, "topic": topic}))
-        unsure = hook["unsure_below"]
-        answered = not reply["abstained"] and not reply["declined_by_policy"]
-        if unsure is not None and answered and reply["confidence"] is not None and reply["confidence"] < unsure:
-            events.append(("unsure", {**base, "unsure_below": unsure}))
+        unsure, confidence = hook["unsure_below"], reply["confidence"]
+        if unsure is not None and not reply["declined_by_policy"] and confidence is not None and confidence < unsure:
+            events.append(("unsure", {**base, "unsure_below": unsure, "abstained": bool(reply["abstained"])}))
         return events
 
     # -- the creator's webhooks and listeners' flags -----------------------------------------
@@ -371,6 +371,16 @@ class Service:
             return set_webhook(
                 db, name, url, watch_topics=watch_topics, unsure_below=unsure_below, new_secret=new_secret
             )
+
+    def delete_webhook(self, person: str) -> dict:
+        """Remove a twin's webhook (its events not yet sent are given up); 404 when it has none."""
+        from podtwin.store.webhooks import delete_webhook
+
+        name = self.person_name(person)
+        with self.library() as library, library.atomic() as db:
+            if not delete_webhook(db, name):
+                raise NotFound(f"{name} has no webhook")
+        return {"person": name, "removed": True}
 
     def webhook_events(self, person: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
         """The latest webhook events, newest first, delivered, pending or failed (as `podtwin

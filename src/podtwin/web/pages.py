@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Annotated
@@ -19,11 +20,11 @@ from markupsafe import Markup, escape
 from podtwin.api.auth import SESSION_COOKIE, session_of
 from podtwin.api.openai import reply_text
 from podtwin.api.service import Service, slug
-from podtwin.errors import PodtwinError
+from podtwin.errors import PodtwinError, WebhookError
 from podtwin.search.query import KINDS
 from podtwin.search.query import clock as search_clock
 from podtwin.store.keys import SESSION_DAYS
-from podtwin.twin.answer import paragraphs
+from podtwin.twin.answer import load_calibration, paragraphs
 from podtwin.web.charts import bars_per_day, share_bar
 
 __all__ = ["add_pages"]
@@ -61,12 +62,39 @@ def shortened(text: str, words: int, keep: str = "start") -> str:
     return "… " + " ".join(ws[-words:]) if keep == "end" else " ".join(ws[:words]) + " …"
 
 
+def when(iso: str | None) -> str:
+    """An ISO time as the creator reads it: to the second, in UTC."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return iso
+
+
+def split_topics(text: str) -> list[str]:
+    """Watch topics as typed in the form: one per line, or separated by commas."""
+    return [t.strip() for line in text.splitlines() for t in line.split(",") if t.strip()]
+
+
+def confidence_of(text: str) -> float | None:
+    """The unsure confidence as typed in the form (empty: none); the store checks its range."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        shown = text.strip()
+        raise WebhookError(f"the unsure confidence must be a number from 0 to 1 (such as 0.7), not {shown!r}") from None
+
+
 def add_pages(app: FastAPI, service: Service) -> None:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.globals.update(clock=clock, slug=slug, episode_label=service.episode_label, paragraphs=paragraphs)
     env.filters["highlighted"] = highlighted
     env.filters["shortened"] = shortened
+    env.filters["when"] = when
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     signed_in = app.state.creator
@@ -82,13 +110,29 @@ def add_pages(app: FastAPI, service: Service) -> None:
             return page(request, "login.html", 401, next=request.url.path)
         return None
 
-    def webhook_of(name: str) -> dict:
-        """The twin's webhook and its latest events, for the creator's page of the twin."""
+    def creator_person_page(request: Request, info: dict, status: int = 200, **context) -> HTMLResponse:
+        """The creator's page of a twin: its bounds, recent questions, webhook and events.
+        context: a notice (saved, webhook_notice), an error of one of its forms (error; webhook_error,
+        with what was typed in webhook_form), a webhook secret just made (secret)."""
         try:
-            hook = service.webhook(name)
+            hook = service.webhook(info["name"])
         except PodtwinError:
             hook = None
-        return {"webhook": hook, "events": service.webhook_events(name, limit=30)}
+        context.setdefault("saved", False)
+        response = page(
+            request,
+            "creator_person.html",
+            status,
+            person=info,
+            recent=service.recent_questions(info["name"]),
+            webhook=hook,
+            events=service.webhook_events(info["name"], limit=30),
+            abstain_below=load_calibration().threshold,
+            **context,
+        )
+        if context.get("secret"):  # shown once: no cache keeps it
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     # errors on pages (a person or episode not found, an unknown path) come back as a page
     app.state.error_page = lambda request, status, message: page(request, "error.html", status, message=message)
@@ -259,18 +303,16 @@ def add_pages(app: FastAPI, service: Service) -> None:
         return response
 
     @app.get("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
-    def creator_person(request: Request, person: str, saved: bool = False):
+    def creator_person(
+        request: Request,
+        person: str,
+        saved: bool = False,
+        webhook: Annotated[str | None, Query(pattern="^(saved|removed)$")] = None,
+    ):
         if not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
         info = service.person(person, creator=True)
-        return page(
-            request,
-            "creator_person.html",
-            person=info,
-            recent=service.recent_questions(info["name"]),
-            saved=saved,
-            **webhook_of(info["name"]),
-        )
+        return creator_person_page(request, info, saved=saved, webhook_notice=webhook)
 
     @app.get("/creator/people/{person}/insights", response_class=HTMLResponse, include_in_schema=False)
     def creator_insights(request: Request, person: str, days: Annotated[int, Query(ge=1, le=3660)] = 90):
@@ -316,17 +358,44 @@ def add_pages(app: FastAPI, service: Service) -> None:
                 },
             )
         except PodtwinError as e:
-            return page(
-                request,
-                "creator_person.html",
-                400,
-                person=info,
-                recent=[],
-                error=str(e),
-                saved=False,
-                **webhook_of(info["name"]),
-            )
+            return creator_person_page(request, info, 400, error=str(e))
         return RedirectResponse(f"/creator/people/{info['slug']}?saved=true", 303)
+
+    @app.post("/creator/people/{person}/webhook", response_class=HTMLResponse, include_in_schema=False)
+    def creator_set_webhook(
+        request: Request,
+        person: str,
+        url: Annotated[str, Form(max_length=2000)] = "",
+        watch_topics: Annotated[str, Form(max_length=12000)] = "",
+        unsure_below: Annotated[str, Form(max_length=50)] = "",
+        new_secret: Annotated[bool, Form()] = False,
+    ):
+        """Set or replace the twin's webhook: every setting as the form gives it (an empty
+        confidence: no unsure events). A bad one is shown on the page, and nothing is stored."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=f"/creator/people/{person}")
+        info = service.person(person, creator=True)
+        typed = {"url": url, "watch_topics": watch_topics, "unsure_below": unsure_below}
+        try:
+            unsure = confidence_of(unsure_below)
+            hook = service.set_webhook(info["name"], url, split_topics(watch_topics), unsure, new_secret)
+        except PodtwinError as e:
+            return creator_person_page(request, info, 400, webhook_error=f"Not saved: {e}", webhook_form=typed)
+        if "secret" in hook:  # made now: shown this once, as the API does
+            return creator_person_page(request, info, webhook_notice="saved", secret=hook["secret"])
+        return RedirectResponse(f"/creator/people/{info['slug']}?webhook=saved#webhook", 303)
+
+    @app.post("/creator/people/{person}/webhook/delete", response_class=HTMLResponse, include_in_schema=False)
+    def creator_delete_webhook(request: Request, person: str):
+        """Remove the twin's webhook: no more events; those not yet delivered are given up."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=f"/creator/people/{person}")
+        info = service.person(person, creator=True)
+        try:
+            service.delete_webhook(info["name"])
+        except PodtwinError as e:
+            return creator_person_page(request, info, 404, webhook_error=f"Nothing to remove: {e}")
+        return RedirectResponse(f"/creator/people/{info['slug']}?webhook=removed#webhook", 303)
 
     @app.post("/creator/upload", response_class=HTMLResponse, include_in_schema=False)
     async def creator_upload(request: Request, file: Annotated[UploadFile, File()]):
