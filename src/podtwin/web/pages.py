@@ -11,6 +11,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -270,6 +271,27 @@ def add_pages(app: FastAPI, service: Service) -> None:
             recent=service.recent_questions(info["name"]),
             saved=saved,
             **webhook_of(info["name"]),
+        )
+
+    @app.get("/creator/questions/{question_id}", response_class=HTMLResponse, include_in_schema=False)
+    def creator_question(request: Request, question_id: Annotated[int, PathParam(ge=1, le=2**53)]):
+        """Why a logged reply was given: the reply, the checks that ran, P(in record) with its
+        features, the candidates with their scores, the quoted sentences' speaker confidence."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        logged = service.question_why(question_id)
+        reply = {"parts": [], "citations": [], "disclosure": "", **logged["reply"]}
+        if not reply["parts"]:  # a reply logged without its parts: its text stands alone
+            reply["parts"] = [{"text": reply.get("answer", ""), "framing": True, "citation": None, "block": None}]
+        _, citations = reply_text(reply, service.episode_label)
+        return page(
+            request,
+            "creator_question.html",
+            logged=logged,
+            reply=reply,
+            citations=citations,
+            why=logged["why"],
+            person_slug=slug(logged["person"]),
         )
 
     @app.get("/creator/people/{person}/insights", response_class=HTMLResponse, include_in_schema=False)
