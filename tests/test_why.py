@@ -115,7 +115,7 @@ def test_an_answer_shows_its_checks_candidates_and_the_confidence_of_each_quoted
 
 
 def test_an_off_limits_question_shows_the_check_that_declined_it(library):
-    persona = Persona("Elon Musk", off_limits=["war", "cooking"])
+    persona = Persona("Elon Musk", off_limits=["war"])
     threshold = load_calibration().topic_threshold
     by_meaning = ask(library, "Elon Musk", "what makes people fight each other?", persona=persona)
     assert by_meaning.declined_by_policy
