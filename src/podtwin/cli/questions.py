@@ -111,7 +111,7 @@ def show_why(why: dict) -> None:
         for s in why["sentences"]:
             table.add_row(
                 _fmt(s["score"]), _fmt(s["cosine"]), _fmt(s["confidence"], 2), "yes" if s["quoted"] else "",
-                escape(f"{s['text'][:100]} (episode {s['episode_id']}, sentence {s['sentence']})"),
+                escape(f"{s['text'][:100]} (episode {s['episode_id']}, sentence {s['sentence'] + 1:,})"),
             )  # fmt: skip
         console.print(table)
     for block in why["quoted"]:
