@@ -34,6 +34,7 @@ HERE = Path(__file__).parent
 # the pages' Content-Security-Policy allows nothing else and there may be no network
 SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
+QuestionId = Annotated[int, PathParam(ge=1, le=2**53)]  # as the API's: within SQLite's integers
 REVIEW_PAGE = 20  # turns the speakers review shows at first
 
 
@@ -150,7 +151,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.post("/questions/{question_id}/flag", response_class=HTMLResponse, include_in_schema=False)
     def flag_answer(
-        request: Request, question_id: int, reason: Annotated[str, Form(max_length=500)] = ""
+        request: Request,
+        question_id: QuestionId,  # bounded: an id past SQLite's integers would be a server error
+        reason: Annotated[str, Form(max_length=500)] = "",
     ) -> HTMLResponse:
         """The "flag this answer" form without JavaScript (the chat's script posts to the API)."""
         if (denied := allowed(request)) is not None:
@@ -274,7 +277,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
         )
 
     @app.get("/creator/questions/{question_id}", response_class=HTMLResponse, include_in_schema=False)
-    def creator_question(request: Request, question_id: Annotated[int, PathParam(ge=1, le=2**53)]):
+    def creator_question(request: Request, question_id: QuestionId):
         """Why a logged reply was given: the reply, the checks that ran, P(in record) with its
         features, the candidates with their scores, the quoted sentences' speaker confidence."""
         if not signed_in(request):
