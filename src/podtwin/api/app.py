@@ -37,6 +37,11 @@ class AskRequest(BaseModel):
     history: list[Annotated[str, Field(max_length=1000)]] = Field(
         default_factory=list, max_length=20, description="Earlier questions of this conversation, oldest first"
     )
+    explain: bool = Field(
+        default=False,
+        description="The creator only (needs an API key; 401 without one): the reply carries `why`, why it "
+        "was given (checks, P(in record), candidates with their scores, quoted sentences' speaker confidence)",
+    )
 
 
 class PersonaChange(BaseModel):
@@ -335,9 +340,13 @@ def create_api(
         return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
 
     @app.post("/api/ask", dependencies=read, tags=["twins"])
-    def api_ask(body: AskRequest) -> dict:
-        """One reply of a twin, in the person's recorded words, every sentence cited (as `podtwin ask --json`)."""
-        return service.ask(body.person, body.question, body.history, channel="api", llm=llm)
+    def api_ask(body: AskRequest, request: Request) -> dict:
+        """One reply of a twin, in the person's recorded words, every sentence cited (as `podtwin ask --json`).
+        With `explain` (the creator's, needs an API key: 401 without one, rather than a reply
+        that quietly lacks what was asked for) the reply carries `why`, as `GET /api/questions/{id}/why`."""
+        if body.explain:
+            writer(request)
+        return service.ask(body.person, body.question, body.history, channel="api", llm=llm, explain=body.explain)
 
     @app.get("/api/episodes", dependencies=read, tags=["episodes"])
     def api_episodes() -> list[dict]:
@@ -384,6 +393,15 @@ def create_api(
         if not flags.allow(client):
             raise HTTPException(429, "too many flags from this address; try again in a minute", {"Retry-After": "60"})
         return service.flag(question_id, (body or FlagRequest()).reason, client)
+
+    @app.get("/api/questions/{question_id}/why", dependencies=write, tags=["twins"])
+    def api_question_why(question_id: QuestionId) -> dict:
+        """Why a logged reply was given (needs an API key; as `podtwin questions why --json`): the
+        question, the reply, and `why`: the checks that ran ({name, outcome, detail}), P(in record)
+        with its features, threshold and decision, the candidate passages and sentences with their
+        scores, and each quoted sentence with its speaker confidence. `why` is null for a reply
+        logged before traces were kept."""
+        return service.question_why(question_id)
 
     @app.get("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
     def api_webhook(person: Annotated[str, Path(max_length=200)]) -> dict:

@@ -263,10 +263,12 @@ class Service:
         *,
         channel: str = "api",
         llm: str | None = None,
+        explain: bool = False,
     ) -> dict:
         """One reply of a twin (as `podtwin ask --json`), logged for the creator; person: a slug,
-        id or any spelling of the name."""
-        return self.ask_as(self.person_name(person), question, history, channel=channel, llm=llm)
+        id or any spelling of the name. explain: the reply carries `why` (its trace): only for
+        the creator, whom the caller must have checked."""
+        return self.ask_as(self.person_name(person), question, history, channel=channel, llm=llm, explain=explain)
 
     def ask_as(
         self,
@@ -276,9 +278,11 @@ class Service:
         *,
         channel: str = "api",
         llm: str | None = None,
+        explain: bool = False,
     ) -> dict:
         """ask, for a person resolved already (name: person_name's canonical name), so a request
-        resolves its person once."""
+        resolves its person once. The reply's trace is logged with it whether or not explain
+        asks for it back (the creator's "why" page reads it later)."""
         from podtwin.errors import TwinError
         from podtwin.store.questions import log_question
         from podtwin.store.webhooks import enqueue_event
@@ -295,14 +299,19 @@ class Service:
                 )
         with self.library() as library:
             persona = persona_of(library.db, name)
-            reply = ask(library, name, question, history=history, persona=persona, embedder=self.embedder, llm=llm)
-            reply = file_names(reply.as_json())
+            answer = ask(library, name, question, history=history, persona=persona, embedder=self.embedder, llm=llm)
+            reply = file_names(answer.as_json())
+            why = file_names(answer.why.as_json()) if answer.why is not None else None
             events = self._webhook_events(library, name, question, reply, channel)
+            if why is not None and events:  # what this reply raised for the creator's webhook
+                why["checks"].append(
+                    {"name": "webhook", "outcome": "queued", "detail": {"events": [k for k, _ in events]}}
+                )
             with library.atomic() as db:
-                question_id = log_question(db, name, question, reply, channel)
+                question_id = log_question(db, name, question, reply, channel, trace=why)
                 for kind, data in events:  # queued with the question: both land, or neither
                     enqueue_event(db, kind, name, {"question_id": question_id, **data})
-        return {**reply, "question_id": question_id}
+        return {**reply, "question_id": question_id, **({"why": why} if explain else {})}
 
     def _webhook_events(self, library: Library, name: str, question: str, reply: dict, channel: str) -> list:
         """The events a reply raises for the person's webhook (kind, data): `watched_topic` when
@@ -390,6 +399,18 @@ class Service:
         name = self.person_name(person) if person else None
         with self.library() as library:
             return list_events(library.db, name, status, limit)
+
+    def question_why(self, question_id: int) -> dict:
+        """A logged question, its reply and why it was given (as `podtwin questions why --json`):
+        {id, person, question, channel, asked_at, outcome, confidence, reply, why}; `why` is None
+        for a question logged before traces were kept. 404 when there is no such question."""
+        from podtwin.store.questions import logged_question
+
+        with self.library() as library:
+            found = logged_question(library.db, question_id)
+        if found is None:
+            raise NotFound(f"no question {question_id}")
+        return found
 
     def recent_questions(self, person: str | None = None, limit: int | None = None) -> list[dict]:
         from podtwin.store.questions import recent_questions

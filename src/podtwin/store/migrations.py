@@ -461,3 +461,11 @@ def m014_question_outcomes(db: sqlite3.Connection) -> None:
     ]
     for statement in statements:
         db.execute(statement)
+
+
+@migration
+def m015_question_traces(db: sqlite3.Connection) -> None:
+    # "Look inside" (issue 18): why each logged reply was given (twin.answer.Why as JSON: the
+    # checks that ran, P(in record), the candidates with their scores, the quoted sentences'
+    # speaker confidences), for the creator only; NULL for replies logged before it was kept
+    db.execute("ALTER TABLE questions ADD COLUMN trace TEXT")

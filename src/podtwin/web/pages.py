@@ -12,6 +12,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -34,6 +35,7 @@ HERE = Path(__file__).parent
 # the pages' Content-Security-Policy allows nothing else and there may be no network
 SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
+QuestionId = Annotated[int, PathParam(ge=1, le=2**53)]  # as the API's: within SQLite's integers
 REVIEW_PAGE = 20  # turns the speakers review shows at first
 
 
@@ -193,7 +195,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.post("/questions/{question_id}/flag", response_class=HTMLResponse, include_in_schema=False)
     def flag_answer(
-        request: Request, question_id: int, reason: Annotated[str, Form(max_length=500)] = ""
+        request: Request,
+        question_id: QuestionId,  # bounded: an id past SQLite's integers would be a server error
+        reason: Annotated[str, Form(max_length=500)] = "",
     ) -> HTMLResponse:
         """The "flag this answer" form without JavaScript (the chat's script posts to the API)."""
         if (denied := allowed(request)) is not None:
@@ -313,6 +317,27 @@ def add_pages(app: FastAPI, service: Service) -> None:
             return page(request, "login.html", 401, next=request.url.path)
         info = service.person(person, creator=True)
         return creator_person_page(request, info, saved=saved, webhook_notice=webhook)
+
+    @app.get("/creator/questions/{question_id}", response_class=HTMLResponse, include_in_schema=False)
+    def creator_question(request: Request, question_id: QuestionId):
+        """Why a logged reply was given: the reply, the checks that ran, P(in record) with its
+        features, the candidates with their scores, the quoted sentences' speaker confidence."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        logged = service.question_why(question_id)
+        reply = {"parts": [], "citations": [], "disclosure": "", **logged["reply"]}
+        if not reply["parts"]:  # a reply logged without its parts: its text stands alone
+            reply["parts"] = [{"text": reply.get("answer", ""), "framing": True, "citation": None, "block": None}]
+        _, citations = reply_text(reply, service.episode_label)
+        return page(
+            request,
+            "creator_question.html",
+            logged=logged,
+            reply=reply,
+            citations=citations,
+            why=logged["why"],
+            person_slug=slug(logged["person"]),
+        )
 
     @app.get("/creator/people/{person}/insights", response_class=HTMLResponse, include_in_schema=False)
     def creator_insights(request: Request, person: str, days: Annotated[int, Query(ge=1, le=3660)] = 90):
