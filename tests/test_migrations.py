@@ -12,6 +12,7 @@ tested with data in it too.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -22,10 +23,16 @@ from podtwin.store.keys import verify_key
 from podtwin.store.library import Library, resolve_episode
 from podtwin.store.migrations import MIGRATIONS, apply_migrations
 from podtwin.store.people import people_summary
-from podtwin.store.questions import abstained_questions, outcome_counts
+from podtwin.store.questions import abstained_questions, logged_question, outcome_counts
 
 NOW = "2026-01-02T03:04:05+00:00"
 KEY = "ptk_seed-key-for-the-migration-tests"
+TRACE = (  # why a logged reply was given (m015): what twin.answer.Why.as_json() writes
+    '{"question": "what about the metaverse?", "resolved_question": "what about the metaverse?", '
+    '"checks": [{"name": "in_record", "outcome": "answered", "detail": {"p": 0.9, "threshold": 0.6}}], '
+    '"in_record": {"p": 0.9, "threshold": 0.6, "decision": "answer", "features": {}, "passages": 1}, '
+    '"candidates": [], "sentences": [], "quoted": []}'
+)
 TEXT = "I think the metaverse will be built by many companies. Why do you say that, Ada?"
 
 # parents before children; each row names every column the table has had
@@ -101,16 +108,17 @@ SEEDS: dict[str, list[dict]] = {
     "questions": [
         {"id": 1, "person": "Bea Guest", "question": "what about the metaverse?",
          "reply": '{"answer": "I think the metaverse ..."}', "channel": "web", "asked_at": NOW,
-         "outcome": "answered", "confidence": None, "normalised": "what about the metaverse"},
+         "outcome": "answered", "confidence": None, "normalised": "what about the metaverse", "trace": TRACE},
         {"id": 2, "person": "Bea Guest", "question": "What's the price of Bitcoin, Bea?",
          "reply": '{"answer": "I haven\'t talked about that", "abstained": true, "declined_by_policy": false, '
                   '"confidence": 0.125}',
          "channel": "api", "asked_at": NOW, "outcome": "abstained", "confidence": 0.125,
-         "normalised": "what's the price of bitcoin bea"},
+         "normalised": "what's the price of bitcoin bea", "trace": None},
         {"id": 3, "person": "Ada Host", "question": "And the war?",
          "reply": '{"answer": "I would rather not.", "abstained": false, "declined_by_policy": true, '
                   '"confidence": 0.75}',
-         "channel": "mcp", "asked_at": NOW, "outcome": "declined", "confidence": 0.75, "normalised": "and the war"},
+         "channel": "mcp", "asked_at": NOW, "outcome": "declined", "confidence": 0.75, "normalised": "and the war",
+         "trace": None},
     ],
     "sentence_embeddings": [{"text_hash": "hash-sentence-1", "model": "seed-model", "vector": b"\x00\x3c" * 4}],
     "retriever_adapters": [
@@ -274,3 +282,8 @@ def test_migration_keeps_the_data_of_the_schema_before_it(tmp_path, n):
             assert got == {q["id"]: (q["outcome"], q["confidence"], q["normalised"]) for q in SEEDS["questions"]}
             assert outcome_counts(db, "Bea Guest") == {"answered": 1, "abstained": 1, "declined": 0}
             assert [q["question"] for q in abstained_questions(db, None, 10)] == ["What's the price of Bitcoin, Bea?"]
+            # the trace: kept where it was logged with one, none for replies logged before traces were kept
+            had_trace = any("trace" in q for q in put["questions"])
+            assert logged_question(db, 1)["why"] == (json.loads(TRACE) if had_trace else None)
+            assert logged_question(db, 3)["why"] is None and logged_question(db, 3)["outcome"] == "declined"
+            assert logged_question(db, 4) is None

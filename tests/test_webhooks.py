@@ -24,6 +24,7 @@ from podtwin.server import create_app
 from podtwin.store.keys import create_key
 from podtwin.store.library import Library
 from podtwin.store.webhooks import enqueue_event, list_events, set_webhook, webhook_of
+from podtwin.twin.answer import load_calibration
 
 TRANSCRIPT = """Ada Lovelace: Welcome to the show. Today I talk with Grace about compilers and the navy.
 Grace Hopper: Thanks for having me. The first compiler I wrote was called A-0. It turned symbolic code into \
@@ -165,7 +166,7 @@ def test_events_are_delivered_signed_exactly_once_by_id_through_failures_timeout
     service = Service(db)
     navy = service.ask("grace-hopper", "what did the navy think of your compiler?")
     assert navy["question_id"] > 0 and not navy["abstained"]
-    cooking = service.ask("grace-hopper", "do you like cooking pasta?")  # abstains: no event
+    cooking = service.ask("grace-hopper", "do you like cooking pasta?")  # abstains: unsure, no topic
     assert cooking["abstained"]
     service.flag(navy["question_id"], "that is not what she said", "127.0.0.1")
     service.close()
@@ -174,18 +175,20 @@ def test_events_are_delivered_signed_exactly_once_by_id_through_failures_timeout
     service = Service(db)
     events = service.webhook_events("grace-hopper")
     service.close()
-    kinds = sorted(e["kind"] for e in events)
-    assert kinds == ["flagged", "unsure", "watched_topic"], kinds
+    kinds = sorted((e["kind"], e["data"]["question_id"]) for e in events)
+    navy_id, cooking_id = navy["question_id"], cooking["question_id"]
+    assert kinds == [("flagged", navy_id), ("unsure", navy_id), ("unsure", cooking_id), ("watched_topic", navy_id)]
     assert {e["status"] for e in events} == {"pending"}
-    assert all(e["data"]["question_id"] == navy["question_id"] for e in events)
     watched = next(e for e in events if e["kind"] == "watched_topic")
     assert watched["data"]["topic"] == "navy"
+    unsure = {e["data"]["question_id"]: e["data"]["abstained"] for e in events if e["kind"] == "unsure"}
+    assert unsure == {navy_id: False, cooking_id: True}
 
     receiver = Receiver(secret, port)
     # 1. nobody listening: connection refused, each event waits to be tried again
     with Library(db) as library:
         counts = deliver_due(library, timeout=TIMEOUT, backoff_s=BACKOFF)
-    assert counts == {"delivered": 0, "retry": 3, "failed": 0}
+    assert counts == {"delivered": 0, "retry": 4, "failed": 0}
 
     # 2. the receiver is up but answers 500 twice, then answers one event too late
     receiver.start()
@@ -211,7 +214,7 @@ def test_events_are_delivered_signed_exactly_once_by_id_through_failures_timeout
     with Library(db) as library:
         final = list_events(library.db)
     ids = {e["id"] for e in final}
-    assert len(final) >= 4 and {e["status"] for e in final} == {"delivered"}, final
+    assert len(final) >= 5 and {e["status"] for e in final} == {"delivered"}, final
     assert any(e["kind"] == "watched_topic" and e["data"]["question_id"] == second["question_id"] for e in final)
     assert set(receiver.processed) == ids  # every event arrived and was processed once
     assert receiver.bad_signatures == 0  # every signature verified
@@ -329,3 +332,199 @@ def test_the_server_sends_events_in_the_background_and_stops_its_sender_on_shutd
         receiver.stop()
         service.close()
     assert receiver.bad_signatures == 0
+
+
+def test_unsure_fires_below_the_creators_confidence_for_answers_and_abstentions_alike(small_library):
+    """A confidence set below the twin's abstention threshold still hears of the least sure
+    replies, which are abstentions; a reply declined by the policy has no confidence, no event."""
+    db, _ = small_library
+    service = Service(db)
+    abstain_below = load_calibration().threshold
+    try:
+        answered = service.ask("grace-hopper", "what did the navy think about your compiler?")
+        abstained = service.ask("grace-hopper", "what is your favourite pasta recipe?")
+        assert not answered["abstained"] and abstained["abstained"]
+        assert abstained["confidence"] < abstain_below <= answered["confidence"]
+
+        def unsure_events(question: str, unsure_below: float, **persona) -> list[dict]:
+            service.set_webhook("grace-hopper", f"http://127.0.0.1:{free_port()}/", [], unsure_below)
+            if persona:
+                service.set_persona("Grace Hopper", persona)
+            reply = service.ask("grace-hopper", question)
+            return [
+                e["data"]
+                for e in service.webhook_events("grace-hopper")
+                if e["kind"] == "unsure" and e["data"]["question_id"] == reply["question_id"]
+            ]
+
+        # below the abstention threshold: only the abstention, marked as one
+        low = round(abstained["confidence"] + (abstain_below - abstained["confidence"]) / 2, 4)
+        (event,) = unsure_events("what is your favourite pasta recipe?", low)
+        assert event["abstained"] is True and event["confidence"] < low and event["unsure_below"] == low
+        assert unsure_events("what did the navy think about your compiler?", low) == []
+        # above the answer's confidence: the answer too, not an abstention
+        (event,) = unsure_events("what did the navy think about your compiler?", 1.0)
+        assert event["abstained"] is False and event["confidence"] == answered["confidence"]
+        assert unsure_events("what is your favourite pasta recipe?", 0.0) == []  # nothing is below 0
+        # declined by the creator's policy: no confidence, no unsure event
+        assert unsure_events("what did the navy think about your compiler?", 1.0, off_limits=["navy"]) == []
+    finally:
+        service.set_persona("Grace Hopper", {"off_limits": []})
+        service.close()
+
+
+def test_the_creator_sets_replaces_and_removes_the_webhook_on_the_twins_page(lex_copy):
+    """The form on /creator/people/{person}: bad input shown on the page with nothing stored, the
+    signing secret shown once when made, replaced settings, removal (pending events given up);
+    every POST passes the same-origin check, and needs a signed-in creator."""
+    db, key = lex_copy("webhook-form")
+    service = Service(db)
+    same_site = {"Origin": "http://127.0.0.1"}
+
+    def stored(name: str, secret: bool = False) -> dict | None:
+        with Library(db) as library:
+            return webhook_of(library.db, name, secret=secret)
+
+    with TestClient(create_app(service, webhooks=False), base_url="http://127.0.0.1") as client:
+        person = client.get("/api/people").json()[0]
+        slug, name = person["slug"], person["name"]
+        form_url = f"/creator/people/{slug}/webhook"
+        topics = "military\ncrypto, Elon Musk"  # one per line or separated by commas
+        good = {"url": "https://hooks.example/podtwin", "watch_topics": topics, "unsure_below": "0.5"}
+
+        r = client.post(form_url, data=good, headers=same_site)  # not signed in
+        assert r.status_code == 401 and stored(name) is None
+        assert client.post("/creator/login", data={"key": key}, headers=same_site).status_code == 200
+
+        page = client.get(f"/creator/people/{slug}")
+        assert page.status_code == 200
+        assert f'action="{form_url}"' in page.text and "Create webhook" in page.text and "No events yet" in page.text
+        assert "X-Podtwin-Signature-256" in page.text and "hmac.compare_digest" in page.text  # how to verify
+
+        r = client.post(form_url, data=good, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and stored(name) is None  # another site's page cannot set it
+
+        for bad, message in [
+            ({"url": "ftp://hooks.example/x"}, "must start with http:// or https://, not ftp:"),
+            ({"url": "javascript:alert(1)"}, "not javascript:"),
+            ({"url": ""}, "needs a URL"),
+            ({"unsure_below": "1.5"}, "from 0 to 1"),
+            ({"unsure_below": "-0.1"}, "from 0 to 1"),
+            ({"unsure_below": "sure"}, "must be a number from 0 to 1"),
+            ({"watch_topics": "\n".join(f"topic {i}" for i in range(51))}, "the limit is 50"),
+        ]:
+            r = client.post(form_url, data={**good, **bad}, headers=same_site)
+            assert r.status_code == 400, (bad, r.status_code)
+            assert 'role="alert"' in r.text and "Not saved:" in r.text and message in r.text, (bad, r.text[-3000:])
+            for value in bad.values():  # what was typed stays in the form, escaped
+                if value and "\n" not in value:
+                    assert f'value="{value}"' in r.text, bad
+            assert stored(name) is None, bad
+
+        r = client.post(form_url, data=good, headers=same_site)
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        hook = stored(name, secret=True)
+        assert hook["url"] == good["url"] and hook["watch_topics"] == ["military", "crypto", "Elon Musk"]
+        assert hook["unsure_below"] == 0.5
+        secret = hook["secret"]
+        assert "shown this once" in r.text and secret in r.text
+        again = client.get(f"/creator/people/{slug}")
+        assert secret not in again.text and "Save webhook" in again.text and "Remove webhook" in again.text
+        assert "military\ncrypto\nElon Musk</textarea>" in again.text and 'value="0.5"' in again.text
+
+        # replaced: every setting as given, the secret kept (not shown)
+        r = client.post(form_url, data={"url": "http://127.0.0.1:9/hook", "watch_topics": "", "unsure_below": ""},
+                        headers=same_site, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303 and r.headers["location"].endswith("?webhook=saved#webhook")
+        assert "Webhook saved." in client.get(r.headers["location"]).text
+        hook = stored(name, secret=True)
+        assert (hook["url"], hook["watch_topics"], hook["unsure_below"]) == ("http://127.0.0.1:9/hook", [], None)
+        assert hook["secret"] == secret
+
+        r = client.post(form_url, data={"url": "http://127.0.0.1:9/hook", "new_secret": "true"}, headers=same_site)
+        new_secret = stored(name, secret=True)["secret"]
+        assert r.status_code == 200 and new_secret != secret and new_secret in r.text and secret not in r.text
+
+        # removed: an event waiting to be sent is given up, and listed as such
+        with Library(db) as library, library.atomic() as conn:
+            waiting = enqueue_event(conn, "flagged", name, {"question_id": 1, "question": "why?", "reason": "x"})
+        r = client.post(f"{form_url}/delete", headers=same_site, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("?webhook=removed#webhook")
+        page = client.get(r.headers["location"])
+        assert "Webhook removed" in page.text and "Create webhook" in page.text and stored(name) is None
+        with Library(db) as library:
+            (event,) = [e for e in list_events(library.db, name) if e["id"] == waiting]
+        assert event["status"] == "failed" and event["last_error"] == "the webhook was removed"
+        assert "the webhook was removed" in page.text
+        r = client.post(f"{form_url}/delete", headers=same_site)
+        assert r.status_code == 404 and "Nothing to remove:" in r.text and "has no webhook" in r.text
+
+        # the API removes one too, with a key
+        client.cookies.clear()  # signed out
+        auth = {"Authorization": f"Bearer {key}"}
+        api = f"/api/people/{slug}/webhook"
+        assert client.put(api, json={"url": "https://hooks.example/x"}, headers=auth).status_code == 200
+        assert client.delete(api).status_code == 401
+        assert client.delete(api, headers=auth).json() == {"person": name, "removed": True}
+        assert client.delete(api, headers=auth).status_code == 404
+    service.close()
+
+
+def test_the_cli_sets_shows_and_removes_a_webhook(small_library):
+    from typer.testing import CliRunner
+
+    from podtwin.cli.app import app
+
+    db, _ = small_library
+
+    def run(*args):
+        return CliRunner().invoke(app, ["--db", str(db), "webhook", *args])
+
+    r = run("set", "ada lovelace", "https://hooks.example/ada", "--watch", "compilers", "--unsure-below", "0.4")
+    assert r.exit_code == 0, r.output
+    assert json.loads(run("show", "Ada Lovelace", "--json").output)["unsure_below"] == 0.4
+    r = run("remove", "ada lovelace")
+    assert r.exit_code == 0 and "removed Ada Lovelace's webhook" in r.output
+    r = run("remove", "ada lovelace")
+    assert r.exit_code == 1 and "has no webhook" in r.output
+    assert run("set", "ada lovelace", "ftp://x").exit_code == 1
+
+
+def test_the_creators_page_shows_each_events_status_attempts_last_error_and_times(small_library):
+    from datetime import UTC, datetime, timedelta
+
+    from podtwin.store.webhooks import mark_delivered, mark_failed
+
+    db, key = small_library
+    at = datetime(2026, 12, 3, 10, 0, 0, tzinfo=UTC)
+    with Library(db) as library, library.atomic() as conn:
+        set_webhook(conn, "Grace Hopper", f"http://127.0.0.1:{free_port()}/hook")
+        data = {"question_id": 1, "answer": "", "confidence": 0.42, "abstained": True}
+        delivered = enqueue_event(conn, "unsure", "Grace Hopper", {**data, "question": "delivered one?"}, now=at)
+        pending = enqueue_event(conn, "watched_topic", "Grace Hopper", {**data, "question": "pending one?",
+                                                                          "topic": "navy"}, now=at)  # fmt: skip
+        failed = enqueue_event(conn, "flagged", "Grace Hopper", {**data, "question": "failed one?", "reason": "odd"},
+                               now=at)  # fmt: skip
+        mark_failed(conn, delivered, "HTTP 502", at + timedelta(seconds=1))
+        mark_delivered(conn, delivered, at + timedelta(seconds=3))
+        mark_failed(conn, pending, "HTTP 500", at + timedelta(seconds=1), backoff_s=60)
+        for i in range(3):
+            mark_failed(conn, failed, "timed out after 5 s", at + timedelta(seconds=i), max_attempts=3)
+    service = Service(db)
+    with TestClient(create_app(service, webhooks=False), base_url="http://127.0.0.1") as client:
+        signed_in = client.post("/creator/login", data={"key": key}, headers={"Origin": "http://127.0.0.1"})
+        assert signed_in.status_code == 200
+        page = client.get("/creator/people/grace-hopper").text
+    service.close()
+    found = re.findall(r'<li class="event \w+">.*?</li>', page, re.S)
+    items = {status: next(r for r in found if f"{status} one?" in r) for status in ("delivered", "pending", "failed")}
+    assert all(item.startswith(f'<li class="event {status}">') for status, item in items.items())
+    assert all(f'<span class="status">{status}</span>' in item for status, item in items.items())
+    delivered, pending, failed = items["delivered"], items["pending"], items["failed"]
+    assert "unsure</strong> (abstained, confidence 0.42)" in delivered
+    assert "2 attempts; raised 2026-12-03 10:00:00 UTC, delivered 2026-12-03 10:00:03 UTC" in delivered
+    assert "HTTP 502" not in delivered  # delivered: the error is behind it
+    assert "watched_topic</strong> (navy)" in pending and "Last error: HTTP 500" in pending
+    assert "1 attempt; raised 2026-12-03 10:00:00 UTC, next try 2026-12-03 10:01:01 UTC" in pending
+    assert "flagged: odd" in failed and "Last error: timed out after 5 s" in failed
+    assert "3 attempts; raised 2026-12-03 10:00:00 UTC, given up" in failed

@@ -37,6 +37,11 @@ class AskRequest(BaseModel):
     history: list[Annotated[str, Field(max_length=1000)]] = Field(
         default_factory=list, max_length=20, description="Earlier questions of this conversation, oldest first"
     )
+    explain: bool = Field(
+        default=False,
+        description="The creator only (needs an API key; 401 without one): the reply carries `why`, why it "
+        "was given (checks, P(in record), candidates with their scores, quoted sentences' speaker confidence)",
+    )
 
 
 class PersonaChange(BaseModel):
@@ -68,10 +73,14 @@ class WebhookSettings(BaseModel):
     watch_topics: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list,
         max_length=50,
-        description="Questions touching one of these (by word or meaning) raise a watched_topic event",
+        description="Questions touching one of these (by meaning) raise a watched_topic event",
     )
     unsure_below: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Replies below this confidence raise an unsure event; null: none"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Replies below this confidence, answered or abstained (`abstained` in the event), raise an "
+        "unsure event; null: none",
     )
     new_secret: bool = Field(default=False, description="Make a new signing secret (shown once, in this reply)")
 
@@ -346,9 +355,13 @@ def create_api(
         return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
 
     @app.post("/api/ask", dependencies=read, tags=["twins"])
-    def api_ask(body: AskRequest) -> dict:
-        """One reply of a twin, in the person's recorded words, every sentence cited (as `podtwin ask --json`)."""
-        return service.ask(body.person, body.question, body.history, channel="api", llm=llm)
+    def api_ask(body: AskRequest, request: Request) -> dict:
+        """One reply of a twin, in the person's recorded words, every sentence cited (as `podtwin ask --json`).
+        With `explain` (the creator's, needs an API key: 401 without one, rather than a reply
+        that quietly lacks what was asked for) the reply carries `why`, as `GET /api/questions/{id}/why`."""
+        if body.explain:
+            writer(request)
+        return service.ask(body.person, body.question, body.history, channel="api", llm=llm, explain=body.explain)
 
     @app.get("/api/episodes", dependencies=read, tags=["episodes"])
     def api_episodes() -> list[dict]:
@@ -395,6 +408,15 @@ def create_api(
         if not flags.allow(client):
             raise HTTPException(429, "too many flags from this address; try again in a minute", {"Retry-After": "60"})
         return service.flag(question_id, (body or FlagRequest()).reason, client)
+
+    @app.get("/api/questions/{question_id}/why", dependencies=write, tags=["twins"])
+    def api_question_why(question_id: QuestionId) -> dict:
+        """Why a logged reply was given (needs an API key; as `podtwin questions why --json`): the
+        question, the reply, and `why`: the checks that ran ({name, outcome, detail}), P(in record)
+        with its features, threshold and decision, the candidate passages and sentences with their
+        scores, and each quoted sentence with its speaker confidence. `why` is null for a reply
+        logged before traces were kept."""
+        return service.question_why(question_id)
 
     def who(request: Request) -> str:
         return service.who(key_of(request), session_of(request))
@@ -457,6 +479,12 @@ def create_api(
         return service.set_webhook(
             person, settings.url, settings.watch_topics, settings.unsure_below, settings.new_secret
         )
+
+    @app.delete("/api/people/{person}/webhook", dependencies=write, tags=["webhooks"])
+    def api_delete_webhook(person: Annotated[str, Path(max_length=200)]) -> dict:
+        """Remove a twin's webhook (needs an API key): no more events; those not yet delivered
+        are given up, and all stay listed in the events. 404 when it has none."""
+        return service.delete_webhook(person)
 
     @app.get("/api/webhook/events", dependencies=write, tags=["webhooks"])
     def api_webhook_events(

@@ -263,10 +263,12 @@ class Service:
         *,
         channel: str = "api",
         llm: str | None = None,
+        explain: bool = False,
     ) -> dict:
         """One reply of a twin (as `podtwin ask --json`), logged for the creator; person: a slug,
-        id or any spelling of the name."""
-        return self.ask_as(self.person_name(person), question, history, channel=channel, llm=llm)
+        id or any spelling of the name. explain: the reply carries `why` (its trace): only for
+        the creator, whom the caller must have checked."""
+        return self.ask_as(self.person_name(person), question, history, channel=channel, llm=llm, explain=explain)
 
     def ask_as(
         self,
@@ -276,9 +278,11 @@ class Service:
         *,
         channel: str = "api",
         llm: str | None = None,
+        explain: bool = False,
     ) -> dict:
         """ask, for a person resolved already (name: person_name's canonical name), so a request
-        resolves its person once."""
+        resolves its person once. The reply's trace is logged with it whether or not explain
+        asks for it back (the creator's "why" page reads it later)."""
         from podtwin.errors import TwinError
         from podtwin.store.questions import log_question
         from podtwin.store.webhooks import enqueue_event
@@ -295,21 +299,28 @@ class Service:
                 )
         with self.library() as library:
             persona = persona_of(library.db, name)
-            reply = ask(library, name, question, history=history, persona=persona, embedder=self.embedder, llm=llm)
-            reply = file_names(reply.as_json())
+            answer = ask(library, name, question, history=history, persona=persona, embedder=self.embedder, llm=llm)
+            reply = file_names(answer.as_json())
+            why = file_names(answer.why.as_json()) if answer.why is not None else None
             events = self._webhook_events(library, name, question, reply, channel)
+            if why is not None and events:  # what this reply raised for the creator's webhook
+                why["checks"].append(
+                    {"name": "webhook", "outcome": "queued", "detail": {"events": [k for k, _ in events]}}
+                )
             with library.atomic() as db:
-                question_id = log_question(db, name, question, reply, channel)
+                question_id = log_question(db, name, question, reply, channel, trace=why)
                 for kind, data in events:  # queued with the question: both land, or neither
                     enqueue_event(db, kind, name, {"question_id": question_id, **data})
-        return {**reply, "question_id": question_id}
+        return {**reply, "question_id": question_id, **({"why": why} if explain else {})}
 
     def _webhook_events(self, library: Library, name: str, question: str, reply: dict, channel: str) -> list:
         """The events a reply raises for the person's webhook (kind, data): `watched_topic` when
-        the question touches a watch topic (by word or meaning, as the off-limits policy
-        matches), `unsure` when the twin answered below the creator's confidence."""
+        the question touches a watch topic (by meaning, at the watch topics' own threshold:
+        twin.answer.watched_topic), `unsure` when a reply the policy did not decline has a
+        confidence below the creator's: answers and abstentions alike (`abstained` says which),
+        so a confidence set below the twin's abstention threshold still raises events."""
         from podtwin.store.webhooks import webhook_of
-        from podtwin.twin.answer import load_calibration, matching_topic
+        from podtwin.twin.answer import load_calibration, watched_topic
 
         hook = webhook_of(library.db, name)
         if hook is None:
@@ -319,14 +330,12 @@ class Service:
         if hook["watch_topics"]:
             resolved = reply.get("resolved_question") or question
             vector = self.embedder.embed_query(resolved)
-            cal = load_calibration()
-            topic = matching_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, cal)
+            topic = watched_topic(hook["watch_topics"], [question, resolved], vector, self.embedder, load_calibration())
             if topic is not None:
                 events.append(("watched_topic", {**base, "topic": topic}))
-        unsure = hook["unsure_below"]
-        answered = not reply["abstained"] and not reply["declined_by_policy"]
-        if unsure is not None and answered and reply["confidence"] is not None and reply["confidence"] < unsure:
-            events.append(("unsure", {**base, "unsure_below": unsure}))
+        unsure, confidence = hook["unsure_below"], reply["confidence"]
+        if unsure is not None and not reply["declined_by_policy"] and confidence is not None and confidence < unsure:
+            events.append(("unsure", {**base, "unsure_below": unsure, "abstained": bool(reply["abstained"])}))
         return events
 
     # -- the creator's corrections of answers ------------------------------------------------
@@ -340,7 +349,8 @@ class Service:
             found = logged_question(library.db, question_id)
             if found is None:
                 raise NotFound(f"no question {question_id}")
-            return {**file_names(found), "mark": mark_of(library.db, question_id)}
+            shown = {k: v for k, v in found.items() if k != "why"}  # the trace: question_why
+            return {**file_names(shown), "mark": mark_of(library.db, question_id)}
 
     def mark(self, question_id: int, mark: str | None, who: str) -> dict:
         """Mark a logged reply good or wrong (None: clear the mark); audited, undoable."""
@@ -495,6 +505,16 @@ class Service:
                 db, name, url, watch_topics=watch_topics, unsure_below=unsure_below, new_secret=new_secret
             )
 
+    def delete_webhook(self, person: str) -> dict:
+        """Remove a twin's webhook (its events not yet sent are given up); 404 when it has none."""
+        from podtwin.store.webhooks import delete_webhook
+
+        name = self.person_name(person)
+        with self.library() as library, library.atomic() as db:
+            if not delete_webhook(db, name):
+                raise NotFound(f"{name} has no webhook")
+        return {"person": name, "removed": True}
+
     def webhook_events(self, person: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
         """The latest webhook events, newest first, delivered, pending or failed (as `podtwin
         webhook events --json`)."""
@@ -503,6 +523,18 @@ class Service:
         name = self.person_name(person) if person else None
         with self.library() as library:
             return list_events(library.db, name, status, limit)
+
+    def question_why(self, question_id: int) -> dict:
+        """A logged question, its reply and why it was given (as `podtwin questions why --json`):
+        {id, person, question, channel, asked_at, outcome, confidence, reply, why}; `why` is None
+        for a question logged before traces were kept. 404 when there is no such question."""
+        from podtwin.store.questions import logged_question
+
+        with self.library() as library:
+            found = logged_question(library.db, question_id)
+        if found is None:
+            raise NotFound(f"no question {question_id}")
+        return found
 
     def recent_questions(self, person: str | None = None, limit: int | None = None) -> list[dict]:
         from podtwin.store.answer_corrections import marks_of

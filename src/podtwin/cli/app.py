@@ -14,6 +14,7 @@ from podtwin.cli import ingest as ingest_commands
 from podtwin.cli import insights as insights_commands
 from podtwin.cli import mcp as mcp_commands
 from podtwin.cli import people as people_commands
+from podtwin.cli import questions as questions_commands
 from podtwin.cli import search as search_commands
 from podtwin.cli import serve as serve_commands
 from podtwin.cli import tune as tune_commands
@@ -54,4 +55,5 @@ app.add_typer(people_commands.speakers_app, name="speakers")
 app.add_typer(twin_commands.persona_app, name="persona")
 app.add_typer(serve_commands.keys_app, name="keys")
 app.add_typer(webhook_commands.webhook_app, name="webhook")
+app.add_typer(questions_commands.questions_app, name="questions")
 app.add_typer(correct_commands.correct_app, name="correct")

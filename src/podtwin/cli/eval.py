@@ -441,3 +441,42 @@ def eval_paraphrase(
                 typer.echo(f"\n{purpose}: {title} ({len(r[key])})")
                 for w in r[key]:
                     typer.echo(f"  {w['score']:.3f}  {w['a']}  |  {w['b']}")
+
+
+@app.command("watch-topics")
+def eval_watch_topics(
+    split_name: Annotated[str, typer.Option("--split", help="tune or measure.")] = "measure",
+    data: Annotated[Path | None, typer.Option(help="Labelled examples (default: the ones podtwin ships).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print the false alarms and misses.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Watch topics: precision, recall and false alarms of the `watched_topic` webhook event on
+    hand-labelled questions (measure split by default), with and without the word rule, against
+    the off-limits policy's matcher."""
+    from podtwin.cli.common import reported_errors
+    from podtwin.lab.evaluate_watch_topics import DATA, evaluate_watch_topics
+
+    with reported_errors():
+        result = evaluate_watch_topics(split_name, data or DATA)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(
+        f"{result['examples']} examples, {result['topics']} topics, {result['should_fire']} should fire "
+        f"(split {result['split']}); threshold {result['threshold']} (fitted on tune), "
+        f"word rule {'on' if result['by_word'] else 'off'}"
+    )
+    typer.echo(f"{'':34}{'precision':>10}{'recall':>8}{'F1':>7}{'false alarms':>15}")
+    rows = [
+        ("as shipped", result["shipped"]),
+        ("meaning only", result["meaning_only"]),
+        ("meaning or word", result["meaning_or_word"]),
+        (f"off-limits matcher ({result['off_limits_matcher']['threshold']})", result["off_limits_matcher"]),
+    ]
+    for name, f in rows:
+        alarms = f"{f['false_alarm_rate']:.3f} ({f['false_alarms']})"
+        typer.echo(f"{name:34}{f['precision']:10.3f}{f['recall']:8.3f}{f['f1']:7.3f}{alarms:>15}")
+    if verbose:
+        for label, key in (("false alarm", "false_alarms"), ("missed", "missed")):
+            for e in result[key]:
+                typer.echo(f"  {label:11} {e['cosine']:.3f} [{e['kind']}] {e['topic']}: {e['question']}")

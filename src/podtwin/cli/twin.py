@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from podtwin.cli.common import console, open_library, print_json, reported_errors
+from podtwin.cli.questions import show_why
 from podtwin.cli.search import position
 from podtwin.twin.persona import STYLES, Persona, load_persona, save_persona
 
@@ -36,16 +37,28 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--rerank", help="Re-order the candidates with the cross-encoder (slower).")
         ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the reply as JSON.")] = False,
+        explain: Annotated[
+            bool,
+            typer.Option(
+                "--explain",
+                help="Then why: the checks that ran, P(in record), the candidates with their scores and the "
+                "quoted sentences' speaker confidence (in --json: the field `why`).",
+            ),
+        ] = False,
     ) -> None:
         """One question to PERSON's twin; the reply is in their recorded words, every sentence cited."""
         from podtwin.twin.answer import ask
 
         with open_library(ctx) as library:
             reply = ask(library, person, question, llm=llm, rerank=rerank)
+        why = reply.why.as_json() if explain and reply.why is not None else None
         if as_json:
-            print_json(reply.as_json())
-        else:
-            show_reply(reply)
+            print_json({**reply.as_json(), **({"why": why} if explain else {})})
+            return
+        show_reply(reply)
+        if why is not None:
+            console.print()
+            show_why(why)
 
     @app.command("chat")
     def chat_command(ctx: typer.Context, person: As, llm: Llm = None) -> None:

@@ -30,9 +30,12 @@ def webhook_set(
     clear_watch: Annotated[bool, typer.Option(help="Watch no topics.")] = False,
     unsure_below: Annotated[
         float | None,
-        typer.Option(help="Answers below this confidence (0-1) raise an event; the twin abstains below 0.60 anyway."),
+        typer.Option(
+            help="Replies below this confidence (0-1) raise an `unsure` event, abstentions too (the twin abstains "
+            "below 0.60; the event's `abstained` says which), so any level works."
+        ),
     ] = None,
-    no_unsure: Annotated[bool, typer.Option(help="No events for unsure answers.")] = False,
+    no_unsure: Annotated[bool, typer.Option(help="No events for unsure replies.")] = False,
     new_secret: Annotated[bool, typer.Option(help="Make a new signing secret (printed once).")] = False,
 ) -> None:
     """Set PERSON's webhook; options left out keep their value. The signing secret is printed once."""
@@ -70,6 +73,20 @@ def webhook_show(ctx: typer.Context, person: Person, as_json: Annotated[bool, ty
         print_json(hook)
     else:
         show(hook)
+
+
+@webhook_app.command("remove")
+def webhook_remove(ctx: typer.Context, person: Person) -> None:
+    """Remove PERSON's webhook: no more events; those not yet delivered are given up (still listed)."""
+    from podtwin.errors import WebhookError
+    from podtwin.store.webhooks import delete_webhook
+
+    with open_library(ctx) as library:
+        name = person_id(library.db, person)[1]
+        with library.atomic() as db:
+            if not delete_webhook(db, name):
+                raise WebhookError(f"{name} has no webhook")
+    console.print(f"removed {escape(name)}'s webhook", highlight=False)
 
 
 def show(hook: dict) -> None:

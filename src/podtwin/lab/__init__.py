@@ -12,10 +12,12 @@ stays beside the runtime modules that load it (``text/punctuator.npz``, ``clean/
 - Evaluation: ``evaluate_sentences`` (the punctuator's sentence boundaries),
   ``evaluate_sponsors`` (sponsor-read tagging), ``evaluate_speakers`` (speaker attribution),
   ``evaluate_purity`` (a twin quotes only its person), ``evaluate_search`` (retrieval),
-  ``evaluate_twin`` (the twin's answers).
+  ``evaluate_twin`` (the twin's answers), ``evaluate_watch_topics`` (the creator's watch topics,
+  on hand-labelled examples in ``data/``).
 - Training: ``train_punctuator``, ``train_sponsors``, ``train_attribution``,
   ``train_speaker_calibration``, ``train_twin_calibration`` (the twin's abstention),
-  ``train_paraphrase`` (which questions a pin or block applies to; also its evaluation), and
+  ``train_paraphrase`` (which questions a pin or block applies to; also its evaluation),
+  ``train_watch_threshold`` (the watch topics' threshold, into the same calibration), and
   the retriever and re-ranker: ``retriever_pairs`` (their training pairs), ``train_retriever``,
   ``export_onnx`` (to the int8 ONNX files the runtime loads).
 """

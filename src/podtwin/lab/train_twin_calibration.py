@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> None:
             "tune_off_limits": declines,
         },
     }
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    # the keys fitted elsewhere (the watch topics' threshold, podtwin.lab.train_watch_threshold) stay
+    kept = json.loads((args.out if args.out.exists() else CALIBRATION).read_text())
+    args.out.write_text(json.dumps({**kept, **out}, indent=2) + "\n")
     print(json.dumps(out, indent=2))
 
 

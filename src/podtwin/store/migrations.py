@@ -464,6 +464,14 @@ def m014_question_outcomes(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m015_question_traces(db: sqlite3.Connection) -> None:
+    # "Look inside" (issue 18): why each logged reply was given (twin.answer.Why as JSON: the
+    # checks that ran, P(in record), the candidates with their scores, the quoted sentences'
+    # speaker confidences), for the creator only; NULL for replies logged before it was kept
+    db.execute("ALTER TABLE questions ADD COLUMN trace TEXT")
+
+
+@migration
 def m016_answer_corrections(db: sqlite3.Connection) -> None:
     # The creator's corrections of a twin's answers (issue 18): pins and blocks of excerpts for a
     # question and its paraphrases, marks on logged replies, and the audit of every change.

@@ -2,8 +2,10 @@
 
 Each row keeps the reply as JSON, and beside it what the creator's insights read by: the
 outcome (answered, abstained or declined by policy), the reply's confidence and the question
-normalised (lower case, words only), so repeats of one question are counted together. Every
-reading function takes person None to mean every twin."""
+normalised (lower case, words only), so repeats of one question are counted together; and the
+reply's trace (why it was given, twin.answer.Why as JSON), which only logged_question reads:
+listings leave it out, it is the largest column and only the creator's "why" page needs it.
+Every reading function takes person None to mean every twin."""
 
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def outcome_of(reply: dict) -> str:
     return "abstained" if reply.get("abstained") else "answered"
 
 
-def _row(person: str, question: str, reply: dict, channel: str, asked_at: str | None) -> list:
+def _row(
+    person: str, question: str, reply: dict, channel: str, asked_at: str | None, trace: dict | None = None
+) -> list:
     confidence = reply.get("confidence")
     return [
         person,
@@ -56,19 +60,26 @@ def _row(person: str, question: str, reply: dict, channel: str, asked_at: str | 
         outcome_of(reply),
         float(confidence) if isinstance(confidence, int | float) else None,
         normalised_question(question),
+        None if trace is None else json.dumps(trace, ensure_ascii=False),
     ]
 
 
-_INSERT = """INSERT INTO questions (person, question, reply, channel, asked_at, outcome, confidence, normalised)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+_INSERT = """INSERT INTO questions (person, question, reply, channel, asked_at, outcome, confidence, normalised, trace)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def log_question(
-    db: sqlite3.Connection, person: str, question: str, reply: dict, channel: str, asked_at: str | None = None
+    db: sqlite3.Connection,
+    person: str,
+    question: str,
+    reply: dict,
+    channel: str,
+    asked_at: str | None = None,
+    trace: dict | None = None,
 ) -> int:
-    """Log one question and its reply (asked_at: ISO time in UTC, default now); its id (what a
-    listener's flag names)."""
-    return int(db.execute(_INSERT, _row(person, question, reply, channel, asked_at)).lastrowid)
+    """Log one question and its reply (asked_at: ISO time in UTC, default now; trace: why the
+    reply was given, for the creator); its id (what a listener's flag names)."""
+    return int(db.execute(_INSERT, _row(person, question, reply, channel, asked_at, trace)).lastrowid)
 
 
 def log_questions(db: sqlite3.Connection, entries: Iterable[tuple[str, str, dict, str, str | None]]) -> int:
@@ -76,6 +87,23 @@ def log_questions(db: sqlite3.Connection, entries: Iterable[tuple[str, str, dict
     rows = [_row(*entry) for entry in entries]
     db.executemany(_INSERT, rows)
     return len(rows)
+
+
+def logged_question(db: sqlite3.Connection, question_id: int) -> dict | None:
+    """One logged question with its reply and its trace (`why`: None when it was logged before
+    traces were kept), or None when there is no such question."""
+    row = db.execute(
+        """SELECT id, person, question, reply, channel, asked_at, outcome, confidence, trace
+           FROM questions WHERE id = ?""",
+        [question_id],
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("id", "person", "question", "reply", "channel", "asked_at", "outcome", "confidence", "why")
+    found = dict(zip(keys, row))
+    found["reply"] = json.loads(found["reply"])
+    found["why"] = None if found["why"] is None else json.loads(found["why"])
+    return found
 
 
 def recent_questions(db: sqlite3.Connection, person: str | None, limit: int) -> list[dict]:
@@ -89,16 +117,6 @@ def recent_questions(db: sqlite3.Connection, person: str | None, limit: int) -> 
         {"id": r[0], "person": r[1], "question": r[2], "reply": json.loads(r[3]), "channel": r[4], "asked_at": r[5]}
         for r in rows
     ]
-
-
-def logged_question(db: sqlite3.Connection, question_id: int) -> dict | None:
-    """One logged question with its reply (None if there is none)."""
-    r = db.execute(
-        "SELECT id, person, question, reply, channel, asked_at FROM questions WHERE id = ?", [question_id]
-    ).fetchone()
-    if r is None:
-        return None
-    return {"id": r[0], "person": r[1], "question": r[2], "reply": json.loads(r[3]), "channel": r[4], "asked_at": r[5]}
 
 
 def _whose(person: str | None) -> tuple[str, list]:

@@ -19,10 +19,11 @@ __all__ = [
 
 def sentence_rows(db: sqlite3.Connection, episode_id: int, first: int, last: int) -> list[tuple]:
     """Sentences first..last of an episode, in order: (idx, speaker, start_char, end_char,
-    start_s, text, source_id, source path, speaker confidence, attributed by the model, kind, turn)."""
+    start_s, text, source_id, source path, speaker confidence, attributed by the model, kind, turn,
+    what gave the turn's speaker: label, structure, model or correction; None without a turn)."""
     return db.execute(
         """SELECT s.idx, s.speaker, s.start_char, s.end_char, s.start_s, s.text, s.source_id, so.path,
-                  coalesce(s.speaker_confidence, 1.0), coalesce(t.origin = 'model', 0), s.kind, s.turn
+                  coalesce(s.speaker_confidence, 1.0), coalesce(t.origin = 'model', 0), s.kind, s.turn, t.origin
            FROM sentences s JOIN sources so ON so.id = s.source_id
            LEFT JOIN turns t ON t.episode_id = s.episode_id AND t.idx = s.turn
            WHERE s.episode_id = ? AND s.idx BETWEEN ? AND ? ORDER BY s.idx""",

@@ -29,6 +29,7 @@ __all__ = [
     "add_flag",
     "check_url",
     "claim_due",
+    "delete_webhook",
     "enqueue_event",
     "list_events",
     "mark_delivered",
@@ -160,6 +161,20 @@ def set_webhook(
     out = webhook_of(db, person, secret=made)
     assert out is not None
     return out
+
+
+def delete_webhook(db: sqlite3.Connection, person: str) -> bool:
+    """Remove a person's webhook; whether there was one. Its events stay, as a record; those not
+    yet delivered are given up now (failed, "the webhook was removed"), never sent to a webhook
+    made later with another URL and secret."""
+    if db.execute("DELETE FROM webhooks WHERE person = ?", [person]).rowcount == 0:
+        return False
+    db.execute(
+        """UPDATE events SET next_attempt_at = NULL, last_error = 'the webhook was removed'
+           WHERE person = ? AND delivered_at IS NULL AND next_attempt_at IS NOT NULL""",
+        [person],
+    )
+    return True
 
 
 def enqueue_event(db: sqlite3.Connection, kind: str, person: str, data: dict, now: datetime | None = None) -> str:

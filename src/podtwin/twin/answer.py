@@ -24,6 +24,12 @@
 6. Premise: numbers in the question that the person's matching words contradict, or a
    "you said ..." that their words do not support, are not taken up; the answer says so
    and gives what was said.
+
+Every reply carries `why` (a Why), for the creator only: the checks that ran with their
+numbers, P(in record) with its features, the candidate passages and sentences with their
+scores, and each quoted sentence with its speaker confidence. It is gathered from what the
+steps above compute anyway, so it costs a reply next to nothing; `Answer.as_json()`, what
+listeners get, leaves it out.
 """
 
 from __future__ import annotations
@@ -62,7 +68,18 @@ from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_i
 if TYPE_CHECKING:
     from podtwin.search.embed import Embedder
 
-__all__ = ["Answer", "Citation", "TwinError", "ask", "evidence", "matching_topic", "paragraphs"]
+__all__ = [
+    "Answer",
+    "Check",
+    "Citation",
+    "TwinError",
+    "Why",
+    "ask",
+    "evidence",
+    "matching_topic",
+    "paragraphs",
+    "watched_topic",
+]
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 LLM_UNAVAILABLE = "(The language model could not be reached, so these are the recorded words as they were said.)"
@@ -97,6 +114,10 @@ LENGTH_PRIOR = 0.15
 TARGET_WORDS = 60
 MAIN_WORDS = 90  # the main block's longest (within the persona's max_words): room for an "also"
 MIN_ALSO_WORDS = 15  # an "also" block needs this many words of the budget left
+# A reply's trace stays small (it is kept with every logged question): the best candidate
+# sentences only, and at most this many sentences listed per check (the rest counted).
+TRACE_SENTENCES = 20
+TRACE_LISTED = 20
 
 
 @dataclass
@@ -104,6 +125,7 @@ class Citation:
     episode_id: int
     episode_number: int | None
     title: str | None
+    passage_id: int | None = None  # a pin names sentences, not a passage
     speaker: str
     source_file: str
     start_char: int
@@ -147,9 +169,64 @@ class Answer:
     chosen_by_creator: bool = False
     pin_id: int | None = None
     blocks_applied: list[int] = field(default_factory=list)
+    why: Why | None = field(default=None, repr=False, compare=False)  # the creator's, never in as_json
 
     def as_json(self) -> dict:
-        return asdict(self)
+        """The reply as listeners get it: without `why`, which is the creator's to see."""
+        d = asdict(replace(self, why=None))
+        del d["why"]
+        return d
+
+
+@dataclass
+class Check:
+    """One check that ran on a reply: its name, what it decided (outcome) and the numbers it
+    decided by (detail). Generic, so a new check (a creator's pins and blocks) adds its own."""
+
+    name: str
+    outcome: str
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class Why:
+    """Why a reply is what it is, for the creator ("look inside"); JSON-able with as_json().
+
+    checks: those that ran, in order (disclosure, off_limits, in_record, speaker_gate,
+    questions_to_you, echo, quotable, premise, generative_support, heard_elsewhere), each
+    {name, outcome, detail}; in_record: P(in record), its threshold, the decision and the
+    features it was computed from; candidates: the passages considered, with the fused rank,
+    the lexical and dense ranks, the cosine to the question, and whether the answer was drawn
+    from them (chosen) and cites them (cited); sentences: the best TRACE_SENTENCES candidate
+    sentences with their cosine and score; quoted: each block's sentences with the speaker's
+    confidence and what gave the speaker (a label, the structure, the model, a correction)."""
+
+    question: str
+    resolved_question: str
+    checks: list[Check] = field(default_factory=list)
+    in_record: dict | None = None
+    candidates: list[dict] = field(default_factory=list)
+    sentences: list[dict] = field(default_factory=list)
+    quoted: list[dict] = field(default_factory=list)
+
+    def check(self, name: str, outcome: str, **detail) -> Check:
+        """Record a check that ran (the hook every check, present or later, uses)."""
+        entry = Check(name, outcome, detail)
+        self.checks.append(entry)
+        return entry
+
+    def as_json(self) -> dict:
+        # its parts are JSON values already, made for this reply alone: no deep copy (asdict's
+        # took 2.4 ms a reply, more than the rest of the trace together)
+        return {
+            "question": self.question,
+            "resolved_question": self.resolved_question,
+            "checks": [{"name": c.name, "outcome": c.outcome, "detail": c.detail} for c in self.checks],
+            "in_record": self.in_record,
+            "candidates": self.candidates,
+            "sentences": self.sentences,
+            "quoted": self.quoted,
+        }
 
 
 # -- calibration ------------------------------------------------------------------------------
@@ -164,6 +241,11 @@ class Calibration:
     bias: float
     threshold: float  # abstain below this P(in record)
     topic_threshold: float  # cosine to an off-limits topic at or above which the twin declines
+    # a creator's watch topics raise an alert at or above this cosine, a stricter one than the
+    # off-limits policy's (declining is tuned for recall; an alert that cries wolf is ignored),
+    # and by word only if watch_by_word (podtwin.lab.train_watch_threshold fits both)
+    watch_threshold: float
+    watch_by_word: bool
 
     def p_in_record(self, feats: dict[str, float]) -> float:
         x = (np.array([feats[k] for k in self.features]) - self.mean) / self.scale
@@ -181,6 +263,8 @@ def load_calibration(path: Path = CALIBRATION) -> Calibration:
         float(d["bias"]),
         float(d["threshold"]),
         float(d["topic_threshold"]),
+        float(d["watch_threshold"]),
+        bool(d["watch_by_word"]),
     )
 
 
@@ -295,19 +379,31 @@ def ask(
     reply = Answer(
         persona.person, question, "", False, False, [], persona.disclosure_text(), resolved_question=resolved
     )
+    why = reply.why = Why(question, resolved)
+    why.check("disclosure", "shown", text=reply.disclosure, creator_added=bool(persona.disclosure))
 
-    topic = off_limits_topic(persona, [question, resolved], vector, embedder, cal)
+    matches = topic_matches(persona.off_limits, [question, resolved], vector, embedder)
+    topic = first_match(matches, cal.topic_threshold)
+    outcome = "declined" if topic is not None else "passed" if matches else "no topics"
+    shown = [{**m, "cosine": round(m["cosine"], 4)} for m in matches]
+    why.check("off_limits", outcome, topic=topic, threshold=cal.topic_threshold, topics=shown)
     if topic is not None:
         reply.declined_by_policy = True
         reply.answer = persona.decline_text()
         reply.parts = [{"text": reply.answer, "framing": True, "citation": None, "block": None}]
         return _done(reply, t0)
-
+    # the creator's pins and blocks, after the policy and before retrieval
     corrections = matching_corrections(library.db, persona.person, resolved, vector, embedder)
-    if corrections.pin is not None:
-        pinned = _pinned(library, reply, persona, corrections)
-        if pinned is not None:
-            return _done(pinned, t0)
+    pinned = _pinned(library, reply, persona, corrections) if corrections.pin is not None else None
+    why.check(
+        "creator_pins",
+        "pinned" if pinned else "blocked" if corrections.blocks else "none matched",
+        pin=_traced_correction(corrections.pin) if corrections.pin else None,
+        unusable=[{**_traced_correction(c), "why": reason} for c, reason in corrections.unusable],
+        blocks=[_traced_correction(b) for b in corrections.blocks],
+    )
+    if pinned is not None:
+        return _done(pinned, t0)
     reply.blocks_applied = [b["id"] for b in corrections.blocks]
 
     filters = Filters(speaker=persona.person, episode_ids=episode_ids(library, persona), kinds=ANSWER_KINDS)
@@ -321,16 +417,32 @@ def ask(
     near = closeness(library, filters, vector, index)
     feats = evidence(library, filters, resolved, vector, hits, near) if hits else None
     reply.confidence = round(cal.p_in_record(feats), 4) if feats else 0.0
-    if not hits or reply.confidence < cal.threshold:
+    answers = bool(hits) and reply.confidence >= cal.threshold
+    why.in_record = {
+        "p": reply.confidence,
+        "threshold": cal.threshold,
+        "decision": "answer" if answers else "abstain",
+        "features": {k: round(v, 4) for k, v in (feats or {}).items()},
+        "passages": len(hits),  # none found: nothing to compute P(in record) from
+    }
+    why.check("in_record", "answered" if answers else "abstained", p=reply.confidence, threshold=cal.threshold)
+    if not answers:
+        why.candidates = _traced_candidates([(h, near_cosine(near, h), None) for h in hits], hits, [], [])
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal, index), t0)
 
-    spans = choose_spans(
-        library, persona, span_passages(library, near, hits), vector, embedder, reply, corrections.blocked()
-    )
+    considered = _span_candidates(library, near, hits)
+    chosen = [h for h, _, _ in considered[:SPAN_PASSAGES]]
+    spans = choose_spans(library, persona, chosen, vector, embedder, reply, why, corrections.blocked())
+    why.candidates = _traced_candidates(considered, hits, chosen, spans)
+    why.check("quotable", "passed" if spans else "abstained", blocks=len(spans))
     if not spans:
         return _done(_abstain(library, reply, persona, filters, resolved, vector, hits, cal, index), t0)
+    why.quoted = [_traced_block(n, span) for n, span in enumerate(spans, 1)]
     said = " ".join(s["text"] for s in spans)
     reply.premise_rejected = premise_contradicted(question, said)
+    asked = sorted(numbers_in(question))
+    outcome = "rejected" if reply.premise_rejected else "passed" if asked else "no numbers"
+    why.check("premise", outcome, asked=asked, said=sorted(numbers_in(said)) if asked else [])
     where = _where(spans[0])
     framing = (
         f"That's not quite what I said. Here is what I did say{where}:"
@@ -346,13 +458,14 @@ def ask(
     unavailable = False
     if llm:
         from podtwin.errors import LLMError
-        from podtwin.twin.generate import grounded_rewrite, redacted
+        from podtwin.twin.generate import MIN_COSINE, MIN_KEPT_SHARE, MIN_WORD_SHARE, grounded_rewrite, redacted
 
         try:
             rewrite = grounded_rewrite(llm, persona.person, question, [x["text"] for x in spans], embedder, llm_model)
         except LLMError as e:  # the recorded words still answer; the reply says why they are not rewritten
             log.warning("language model at %s: %s; answering extractively", redacted(llm), e)
             reply.mode, unavailable = "extractive (language model unavailable)", True
+            why.check("generative_support", "unavailable", error=str(e))
         else:
             reply.generated_sentences = rewrite.generated_sentences
             reply.removed_sentences = rewrite.removed_sentences
@@ -362,6 +475,12 @@ def ask(
                 reply.mode = "generative"
                 written = [{**p, "block": p["citation"]} for p in rewrite.parts]
                 reply.parts = [{**reply.parts[0], "block": written[0]["block"]}, *written]
+            outcome = "fell back" if rewrite.fell_back else "removed" if rewrite.removed_sentences else "kept"
+            why.check(
+                "generative_support", outcome, generated=rewrite.generated_sentences,
+                removed=rewrite.removed_sentences, min_cosine=MIN_COSINE, min_word_share=MIN_WORD_SHARE,
+                min_kept_share=MIN_KEPT_SHARE, removed_sentences=rewrite.removed_texts[:TRACE_LISTED],
+            )  # fmt: skip
     reply.blocks = _blocks(reply)
     if reply.withheld_sentences:
         reply.parts.append({"text": _withheld_note(reply), "framing": True, "citation": None, "block": None})
@@ -369,6 +488,78 @@ def ask(
         reply.parts.append({"text": LLM_UNAVAILABLE, "framing": True, "citation": None, "block": None})
     reply.answer = "\n\n".join(" ".join(p["text"] for p in para) for para in paragraphs(reply.parts))
     return _done(reply, t0)
+
+
+# -- the trace ----------------------------------------------------------------------------
+
+
+def near_cosine(near: Closeness, hit: Hit) -> float | None:
+    """A passage's cosine to the question, from the reply's Closeness (None: outside its filter)."""
+    return near.of(int(np.searchsorted(near.index.ids, hit.passage_id)))
+
+
+def _label(hit: Hit) -> str:
+    return f"#{hit.episode_number}" if hit.episode_number else (hit.title or f"episode {hit.episode_id}")
+
+
+def _traced_candidates(
+    considered: list[tuple[Hit, float | None, float | None]], hits: list[Hit], chosen: list[Hit], spans: list[dict]
+) -> list[dict]:
+    """The passages a reply considered, in the order it weighed them: search's fused results and
+    the nearest by embedding alone (fused_rank None), with the ranks and scores it had."""
+    fused = {h.passage_id: r for r, h in enumerate(hits, 1)}
+    picked = {h.passage_id for h in chosen}
+    cited = {s["passage_id"] for s in spans}
+    out = []
+    for h, cos, order in considered:
+        words = h.text.split()
+        out.append(
+            {
+                "passage_id": h.passage_id,
+                "episode_id": h.episode_id,
+                "episode": _label(h),
+                "first_sentence": h.first_sentence,
+                "last_sentence": h.last_sentence,
+                "fused_rank": fused.get(h.passage_id),
+                "fused_score": round(h.score, 5) if h.passage_id in fused else None,
+                "lexical_rank": h.lexical_rank,
+                "dense_rank": h.dense_rank,
+                "rerank_score": None if h.rerank_score is None else round(h.rerank_score, 4),
+                "cosine": None if cos is None else round(cos, 4),
+                "order_score": None if order is None else round(order, 4),  # fused rank and cosine, as weighed
+                "chosen": h.passage_id in picked,  # its sentences were weighed for the answer
+                "cited": h.passage_id in cited,  # a block of the answer grew from it
+                "text": " ".join(words[:30]) + (" …" if len(words) > 30 else ""),
+            }
+        )
+    return out
+
+
+def _traced_block(n: int, span: dict) -> dict:
+    """A quoted block's sentences, each with who spoke it, how sure, and what said so."""
+    c = span["citation"]
+    return {
+        "n": n,
+        "role": "also" if n > 1 else "answer",
+        "episode_id": c.episode_id,
+        "passage_id": span["passage_id"],
+        "score": round(span["score"], 4),
+        "sentences": [
+            {
+                "sentence": r.idx,
+                "text": r.text,
+                "speaker": r.speaker,
+                "confidence": r.confidence,  # as stored (1.0 where a label or the structure gave it)
+                "given_by": r.origin,  # label, structure, model or correction (None: no turn recorded)
+                "by_model": r.by_model,
+            }
+            for r in span["rows"]
+        ],
+    }
+
+
+def _traced_row(row: _Row, episode_id: int, **extra) -> dict:
+    return {"episode_id": episode_id, "sentence": row.idx, "text": row.text, **extra}
 
 
 def paragraphs(parts: list[dict]) -> list[list[dict]]:
@@ -425,6 +616,8 @@ def _pinned(library: Library, reply: Answer, persona: Persona, corrections: Matc
     if span is None:
         return None
     reply.chosen_by_creator, reply.pin_id, reply.confidence = True, pin["id"], None
+    if reply.why is not None:
+        reply.why.quoted = [_traced_block(1, {**span, "score": corrections.pin_score or 0.0})]
     reply.citations = [span["citation"]]
     framing = f"Here is what I said{_where(span)}. The creator of this twin chose it as the answer to this question:"
     reply.parts = [
@@ -436,6 +629,12 @@ def _pinned(library: Library, reply: Answer, persona: Persona, corrections: Matc
     return reply
 
 
+def _traced_correction(c: dict) -> dict:
+    """A pin or block as the trace shows it: which, for what question, how close, which words."""
+    keep = ("id", "kind", "question", "score", "episode_id", "first_sentence", "last_sentence")
+    return {k: c.get(k) for k in keep}
+
+
 @dataclass(frozen=True)
 class _PinnedAt:
     """Where a pinned excerpt is, as _span reads a search hit."""
@@ -443,6 +642,7 @@ class _PinnedAt:
     episode_id: int
     episode_number: int | None
     title: str | None
+    passage_id: int | None = None  # a pin names sentences, not a passage
 
 
 def _done(reply: Answer, t0: float) -> Answer:
@@ -484,40 +684,87 @@ def off_limits_topic(
     persona: Persona, questions: list[str], vector: np.ndarray, embedder: Embedder, cal: Calibration
 ) -> str | None:
     """The off-limits topic a question touches, by word or by meaning, if any."""
-    return matching_topic(persona.off_limits, questions, vector, embedder, cal)
+    return matching_topic(persona.off_limits, questions, vector, embedder, cal.topic_threshold)
+
+
+def watched_topic(
+    topics: list[str], questions: list[str], vector: np.ndarray, embedder: Embedder, cal: Calibration
+) -> str | None:
+    """The creator's watch topic a question touches, if any (a webhook's `watched_topic` event):
+    by meaning at the watch threshold, by word only if the fit found that it helps (it fires on
+    a word's other senses, "office politics" for "politics")."""
+    return matching_topic(topics, questions, vector, embedder, cal.watch_threshold, by_word=cal.watch_by_word)
 
 
 def matching_topic(
-    topics: list[str], questions: list[str], vector: np.ndarray, embedder: Embedder, cal: Calibration
+    topics: list[str],
+    questions: list[str],
+    vector: np.ndarray,
+    embedder: Embedder,
+    threshold: float,
+    *,
+    by_word: bool = True,
 ) -> str | None:
-    """The first of the topics the question touches, by word or by meaning, if any: the
-    off-limits policy's matcher, and the creator's watch topics' (api.webhooks).
+    """The first of the topics the question touches, if any: every word of the topic in the
+    question (by_word), or a cosine of at least `threshold` (topic_closeness).
 
     questions: the question as asked, then as resolved against the conversation (the last);
     vector: the resolved question's embedding."""
+    return first_match(topic_matches(topics, questions, vector, embedder), threshold, by_word=by_word)
+
+
+def topic_matches(topics: list[str], questions: list[str], vector: np.ndarray, embedder: Embedder) -> list[dict]:
+    """How close the question is to each topic: {topic, word_match (every word of the topic is
+    among the question's), cosine (topic_closeness)}; the trace shows them."""
     if not topics:
-        return None
+        return []
+    named = set(named_topics(topics, questions))
+    cosines = topic_closeness(topics, questions, vector, embedder)
+    return [{"topic": t, "word_match": t in named, "cosine": float(c)} for t, c in zip(topics, cosines)]
+
+
+def first_match(matches: list[dict], threshold: float, *, by_word: bool = True) -> str | None:
+    """The topic the question touches: the first named by word (by_word), else the first close in meaning."""
+    if by_word:
+        named = next((m["topic"] for m in matches if m["word_match"]), None)
+        if named is not None:
+            return named
+    return next((m["topic"] for m in matches if m["cosine"] >= threshold), None)
+
+
+def named_topic(topics: list[str], questions: list[str]) -> str | None:
+    """The first topic every meaningful word of which (by root) the questions use."""
+    return next(iter(named_topics(topics, questions)), None)
+
+
+def named_topics(topics: list[str], questions: list[str]) -> list[str]:
+    """The topics every meaningful word of which (by root) the questions use, in order."""
     roots = {word_root(w) for q in questions for w in query_words(q)}
+    out = []
     for topic in topics:
         topic_roots = {word_root(w) for w in query_words(topic)}
         if topic_roots and topic_roots <= roots:
-            return topic
+            out.append(topic)
+    return out
+
+
+def topic_closeness(topics: list[str], questions: list[str], vector: np.ndarray, embedder: Embedder) -> np.ndarray:
+    """Each topic's cosine to the question: the higher of the resolved question's (vector) and,
+    when the conversation changed it, the question as asked."""
     vectors = [vector] + ([embedder.embed_query(q) for q in questions[:1]] if questions[0] != questions[-1] else [])
     matrix = topic_vectors(embedder, tuple(topics))
-    for i, topic in enumerate(topics):
-        if max(float(v @ matrix[i]) for v in vectors) >= cal.topic_threshold:
-            return topic
-    return None
+    return np.max(np.stack([matrix @ v for v in vectors]), axis=0)
 
 
 # A topic is embedded inside a sentence, as a question would carry it (chosen on the tune
-# probes: AUC 0.95 against 0.935 for the bare topic).
+# probes: AUC 0.95 against 0.935 for the bare topic; on the watch topics' tune examples 0.85
+# against 0.79).
 TOPIC_TEMPLATE = "Let's talk about {}."
 
 
 @lru_cache(maxsize=256)
 def topic_vectors(embedder: Embedder, topics: tuple[str, ...]) -> np.ndarray:
-    """The off-limits topics' vectors, once per persona's list."""
+    """The vectors of a list of topics (off-limits or watched), once per list."""
     return embedder.embed([TOPIC_TEMPLATE.format(t) for t in topics])
 
 
@@ -547,7 +794,12 @@ def _abstain(
         if found:
             theirs = Filters(speaker=found[0].speaker, episode_ids=eps)
             feats = evidence(library, theirs, question, vector, found, closeness(library, theirs, vector, index))
-            if cal.p_in_record(feats) >= cal.threshold:
+            p_theirs = cal.p_in_record(feats)
+            if reply.why is not None:
+                named = "named" if p_theirs >= cal.threshold else "none"
+                reply.why.check("heard_elsewhere", named, speaker=found[0].speaker, p=round(p_theirs, 4),
+                                threshold=cal.threshold, passage_id=found[0].passage_id)  # fmt: skip
+            if p_theirs >= cal.threshold:
                 h = found[0]
                 reply.heard.append(
                     {
@@ -613,6 +865,11 @@ def span_passages(library: Library, near: Closeness, hits: list[Hit]) -> list[Hi
     """The passages to draw the answer from, among the fused results and the person's nearest
     passages by embedding (a passage the question shares no word with can still be the one
     that answers it): fused rank first, cosine to break near-ties and to place the rest."""
+    return [h for h, _, _ in _span_candidates(library, near, hits)[:SPAN_PASSAGES]]
+
+
+def _span_candidates(library: Library, near: Closeness, hits: list[Hit]) -> list[tuple[Hit, float | None, float]]:
+    """Every passage span_passages weighs, best first: (hit, its cosine, the score it is ordered by)."""
     from podtwin.search.query import _hits
 
     index = near.index
@@ -621,12 +878,12 @@ def span_passages(library: Library, near: Closeness, hits: list[Hit]) -> list[Hi
     known = {h.passage_id for h in hits}
     extra = _hits(library.db, [int(index.ids[r]) for r in nearest if int(index.ids[r]) not in known])
     fused_rank = {h.passage_id: r for r, h in enumerate(hits)}
-
-    def score(h) -> float:
-        c = near.of(int(np.searchsorted(index.ids, h.passage_id))) or 0.0
-        return c + FUSED_BONUS * (len(hits) - fused_rank.get(h.passage_id, len(hits))) / max(len(hits), 1)
-
-    return sorted(list(hits) + extra, key=score, reverse=True)[:SPAN_PASSAGES]
+    out = []
+    for h in list(hits) + extra:
+        c = near_cosine(near, h)
+        bonus = FUSED_BONUS * (len(hits) - fused_rank.get(h.passage_id, len(hits))) / max(len(hits), 1)
+        out.append((h, c, (c or 0.0) + bonus))
+    return sorted(out, key=lambda x: x[2], reverse=True)
 
 
 def choose_spans(
@@ -636,6 +893,7 @@ def choose_spans(
     vector: np.ndarray,
     embedder: Embedder,
     reply: Answer | None = None,
+    why: Why | None = None,
     blocked: set[tuple[int, int]] | None = None,
 ) -> list[dict]:
     """The answer's blocks, best first: each the best window of consecutive sentences of one of
@@ -652,24 +910,42 @@ def choose_spans(
     saw, such a sentence given to a guest is the host's question about as often as not
     (docs/benchmarks.md). Both are counted on `reply` so the answer can say it left them out.
     A sentence that restates the question (ECHO_COSINE) does not answer it and is passed over,
-    and so is one the creator blocked for this question (blocked: (episode id, index))."""
+    and so is one the creator blocked for this question (blocked: (episode id, index)).
+    why: the reply's trace, given the checks (speaker_gate, questions_to_you, echo) and the
+    candidate sentences with their scores."""
     gate = _Gate(library, persona, vector, embedder, blocked or set())
     candidates: list[dict] = []
+    withheld: dict[str, list[dict]] = {"unsure": [], "asks_you": []}
     for rank, h in enumerate(hits[:SPAN_PASSAGES]):
         for row in _sentence_rows(library.db, h.episode_id, h.first_sentence, h.last_sentence):
             if row.speaker != persona.person or row.kind not in ANSWER_KINDS:  # the person's own speech only
                 continue
             if (h.episode_id, row.idx) in gate.blocked:  # the creator said this does not answer it
                 continue
-            if not gate.sure(row):
+            doubt = gate.doubt(row)
+            if doubt is not None:
                 if reply is not None:
                     reply.withheld_sentences += 1
                     reply.withheld_words += len(row.text.split())
+                withheld[doubt].append(_traced_row(row, h.episode_id, confidence=row.confidence, given_by=row.origin))
                 continue
             candidates.append({"hit": h, "rank": rank, "row": row})
+    if why is not None:
+        for name, doubt in (("speaker_gate", "unsure"), ("questions_to_you", "asks_you")):
+            rows = withheld[doubt]
+            why.check(name, "withheld" if rows else "passed", threshold=gate.threshold, withheld=len(rows),
+                      sentences=rows[:TRACE_LISTED])  # fmt: skip
     if not candidates:
         return []
     sims = gate.similarities([c["row"] for c in candidates])
+    if why is not None:
+        echoes = [
+            _traced_row(c["row"], c["hit"].episode_id, cosine=round(x, 4))
+            for c, x in zip(candidates, sims)
+            if x >= ECHO_COSINE
+        ]
+        why.check("echo", "removed" if echoes else "passed", threshold=ECHO_COSINE, removed=len(echoes),
+                  sentences=echoes[:TRACE_LISTED])  # fmt: skip
     candidates = [c for c, s in zip(candidates, sims) if s < ECHO_COSINE]
     if not candidates:
         return []
@@ -698,6 +974,22 @@ def choose_spans(
         blocks.append(block)
         turns.add(turn)
         budget -= len(block["text"].split())
+    if why is not None:
+        quoted = {(b["citation"].episode_id, r.idx) for b in blocks for r in b["rows"]}
+        best_first = sorted(candidates, key=lambda c: -c["score"])[:TRACE_SENTENCES]
+        why.sentences = [
+            _traced_row(
+                c["row"],
+                c["hit"].episode_id,
+                passage_id=c["hit"].passage_id,
+                passage_rank=c["rank"] + 1,
+                cosine=round(gate.sims[c["row"].text], 4),
+                score=round(c["score"], 4),
+                confidence=c["row"].confidence,
+                quoted=(c["hit"].episode_id, c["row"].idx) in quoted,
+            )  # fmt: skip
+            for c in best_first
+        ]
     return blocks
 
 
@@ -715,6 +1007,7 @@ class _Row:
     by_model: bool
     kind: str
     turn: int | None
+    origin: str | None = None  # what gave the speaker: label, structure, model or correction
 
 
 def _sentence_rows(db, episode_id: int, first: int, last: int) -> list[_Row]:
@@ -739,11 +1032,16 @@ class _Gate:
         it never saw, such a sentence is the host's about as often as not, and a block of
         several sentences gathers more of them (lex-labelled purity 0.903 with single
         sentences, 0.865 with blocks, when only questions to "you" were left out)."""
+        return self.doubt(row) is None
+
+    def doubt(self, row: _Row) -> str | None:
+        """Why a sentence may not be quoted as the person's ("asks_you": a question the model
+        gave them; "unsure": confidence below the threshold), or None when it may."""
         from podtwin.speakers.calibration import asks_you
 
         if row.by_model and (asks_you(row.text) or row.text.rstrip().endswith("?")):
-            return False
-        return row.confidence >= self.threshold
+            return "asks_you"
+        return None if row.confidence >= self.threshold else "unsure"
 
     def quotable(self, row: _Row, turn: _Row) -> bool:
         """May this sentence stand in a block with the sentence turn: same turn and source, the
@@ -852,7 +1150,7 @@ def _span(db, hit, rows: list[_Row], gate: _Gate) -> dict | None:
         hit.episode_id, hit.episode_number, hit.title, first.speaker or "", first.path, start, end, first.start_s,
         quote, first.idx, last.idx,
     )  # fmt: skip
-    return {"text": text, "citation": citation}
+    return {"text": text, "citation": citation, "rows": rows, "passage_id": hit.passage_id}
 
 
 _CASE_COUNTS: OrderedDict[str, Counter] = OrderedDict()

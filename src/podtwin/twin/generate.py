@@ -17,7 +17,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -126,6 +126,9 @@ class Rewrite:
     generated_sentences: int
     removed_sentences: int
     fell_back: bool
+    # the sentences removed, for the creator's trace: {"text", "cosine", "word_share"}, each the
+    # best any span gave it (both must reach MIN_COSINE and MIN_WORD_SHARE with one span)
+    removed_texts: list[dict] = field(default_factory=list)
 
 
 def grounded_rewrite(
@@ -149,16 +152,20 @@ def grounded_rewrite(
         return Rewrite([], 0, 0, True)
     vectors = embedder.embed(sentences)
     span_vectors = embedder.embed(spans)
-    parts, kept_words, all_words = [], 0, 0
-    for sentence, (j, _, _) in zip(sentences, support(vectors, sentences, span_vectors, spans)):
+    parts, removed, kept_words, all_words = [], [], 0, 0
+    for i, (sentence, (j, _, _)) in enumerate(zip(sentences, support(vectors, sentences, span_vectors, spans))):
         n = len(sentence.split())
         all_words += n
         if j is not None:
             parts.append({"text": sentence, "framing": False, "citation": j})
             kept_words += n
-    removed = len(sentences) - len(parts)
+        else:
+            words = content_words(sentence)
+            share = max((len(words & content_words(s)) / len(words) if words else 1.0 for s in spans), default=0.0)
+            cosine = float((span_vectors @ vectors[i]).max()) if len(spans) else 0.0
+            removed.append({"text": sentence, "cosine": round(cosine, 4), "word_share": round(share, 4)})
     fell_back = not parts or kept_words < MIN_KEPT_SHARE * all_words
-    return Rewrite(parts, len(sentences), removed, fell_back)
+    return Rewrite(parts, len(sentences), len(removed), fell_back, removed)
 
 
 BASELINE_PASSAGES = 5

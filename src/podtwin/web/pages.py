@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +21,11 @@ from markupsafe import Markup, escape
 from podtwin.api.auth import SESSION_COOKIE, session_of
 from podtwin.api.openai import reply_text
 from podtwin.api.service import Service, slug
-from podtwin.errors import PodtwinError
+from podtwin.errors import PodtwinError, WebhookError
 from podtwin.search.query import KINDS
 from podtwin.search.query import clock as search_clock
 from podtwin.store.keys import SESSION_DAYS
-from podtwin.twin.answer import paragraphs
+from podtwin.twin.answer import load_calibration, paragraphs
 from podtwin.web.charts import bars_per_day, share_bar
 
 __all__ = ["add_pages"]
@@ -34,6 +35,7 @@ HERE = Path(__file__).parent
 # the pages' Content-Security-Policy allows nothing else and there may be no network
 SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 COLLAPSED = ("intro", "sponsor", "outro")  # shown folded on an episode page
+QuestionId = Annotated[int, PathParam(ge=1, le=2**53)]  # as the API's: within SQLite's integers
 REVIEW_PAGE = 20  # turns the speakers review shows at first
 
 
@@ -72,6 +74,32 @@ def change_state(state: dict | str | None) -> str:
     return f"{state.get('kind', '')} for “{shortened(state.get('question', ''), 12)}”: “{excerpt}”"
 
 
+def when(iso: str | None) -> str:
+    """An ISO time as the creator reads it: to the second, in UTC."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return iso
+
+
+def split_topics(text: str) -> list[str]:
+    """Watch topics as typed in the form: one per line, or separated by commas."""
+    return [t.strip() for line in text.splitlines() for t in line.split(",") if t.strip()]
+
+
+def confidence_of(text: str) -> float | None:
+    """The unsure confidence as typed in the form (empty: none); the store checks its range."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        shown = text.strip()
+        raise WebhookError(f"the unsure confidence must be a number from 0 to 1 (such as 0.7), not {shown!r}") from None
+
+
 def add_pages(app: FastAPI, service: Service) -> None:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
@@ -80,6 +108,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     )
     env.filters["highlighted"] = highlighted
     env.filters["shortened"] = shortened
+    env.filters["when"] = when
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     signed_in = app.state.creator
@@ -95,13 +124,31 @@ def add_pages(app: FastAPI, service: Service) -> None:
             return page(request, "login.html", 401, next=request.url.path)
         return None
 
-    def webhook_of(name: str) -> dict:
-        """The twin's webhook and its latest events, for the creator's page of the twin."""
+    def creator_person_page(request: Request, info: dict, status: int = 200, **context) -> HTMLResponse:
+        """The creator's page of a twin: its bounds, recent questions, pins and blocks with the audit
+        of changes, webhook and events.
+        context: a notice (saved, webhook_notice), an error of one of its forms (error; webhook_error,
+        with what was typed in webhook_form), a webhook secret just made (secret)."""
         try:
-            hook = service.webhook(name)
+            hook = service.webhook(info["name"])
         except PodtwinError:
             hook = None
-        return {"webhook": hook, "events": service.webhook_events(name, limit=30)}
+        context.setdefault("saved", False)
+        response = page(
+            request,
+            "creator_person.html",
+            status,
+            person=info,
+            recent=service.recent_questions(info["name"]),
+            webhook=hook,
+            events=service.webhook_events(info["name"], limit=30),
+            abstain_below=load_calibration().threshold,
+            **corrections_of(info["name"]),
+            **context,
+        )
+        if context.get("secret"):  # shown once: no cache keeps it
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     def corrections_of(name: str) -> dict:
         """The twin's pins and blocks and the audit of the creator's changes, for its page."""
@@ -166,7 +213,9 @@ def add_pages(app: FastAPI, service: Service) -> None:
 
     @app.post("/questions/{question_id}/flag", response_class=HTMLResponse, include_in_schema=False)
     def flag_answer(
-        request: Request, question_id: int, reason: Annotated[str, Form(max_length=500)] = ""
+        request: Request,
+        question_id: QuestionId,  # bounded: an id past SQLite's integers would be a server error
+        reason: Annotated[str, Form(max_length=500)] = "",
     ) -> HTMLResponse:
         """The "flag this answer" form without JavaScript (the chat's script posts to the API)."""
         if (denied := allowed(request)) is not None:
@@ -276,18 +325,36 @@ def add_pages(app: FastAPI, service: Service) -> None:
         return response
 
     @app.get("/creator/people/{person}", response_class=HTMLResponse, include_in_schema=False)
-    def creator_person(request: Request, person: str, saved: bool = False):
+    def creator_person(
+        request: Request,
+        person: str,
+        saved: bool = False,
+        webhook: Annotated[str | None, Query(pattern="^(saved|removed)$")] = None,
+    ):
         if not signed_in(request):
             return page(request, "login.html", 401, next=request.url.path)
         info = service.person(person, creator=True)
+        return creator_person_page(request, info, saved=saved, webhook_notice=webhook)
+
+    @app.get("/creator/questions/{question_id}", response_class=HTMLResponse, include_in_schema=False)
+    def creator_question(request: Request, question_id: QuestionId):
+        """Why a logged reply was given: the reply, the checks that ran, P(in record) with its
+        features, the candidates with their scores, the quoted sentences' speaker confidence."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=request.url.path)
+        logged = service.question_why(question_id)
+        reply = {"parts": [], "citations": [], "disclosure": "", **logged["reply"]}
+        if not reply["parts"]:  # a reply logged without its parts: its text stands alone
+            reply["parts"] = [{"text": reply.get("answer", ""), "framing": True, "citation": None, "block": None}]
+        _, citations = reply_text(reply, service.episode_label)
         return page(
             request,
-            "creator_person.html",
-            person=info,
-            recent=service.recent_questions(info["name"]),
-            saved=saved,
-            **webhook_of(info["name"]),
-            **corrections_of(info["name"]),
+            "creator_question.html",
+            logged=logged,
+            reply=reply,
+            citations=citations,
+            why=logged["why"],
+            person_slug=slug(logged["person"]),
         )
 
     @app.get("/creator/people/{person}/insights", response_class=HTMLResponse, include_in_schema=False)
@@ -334,18 +401,44 @@ def add_pages(app: FastAPI, service: Service) -> None:
                 },
             )
         except PodtwinError as e:
-            return page(
-                request,
-                "creator_person.html",
-                400,
-                person=info,
-                recent=[],
-                error=str(e),
-                saved=False,
-                **webhook_of(info["name"]),
-                **corrections_of(info["name"]),
-            )
+            return creator_person_page(request, info, 400, error=str(e))
         return RedirectResponse(f"/creator/people/{info['slug']}?saved=true", 303)
+
+    @app.post("/creator/people/{person}/webhook", response_class=HTMLResponse, include_in_schema=False)
+    def creator_set_webhook(
+        request: Request,
+        person: str,
+        url: Annotated[str, Form(max_length=2000)] = "",
+        watch_topics: Annotated[str, Form(max_length=12000)] = "",
+        unsure_below: Annotated[str, Form(max_length=50)] = "",
+        new_secret: Annotated[bool, Form()] = False,
+    ):
+        """Set or replace the twin's webhook: every setting as the form gives it (an empty
+        confidence: no unsure events). A bad one is shown on the page, and nothing is stored."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=f"/creator/people/{person}")
+        info = service.person(person, creator=True)
+        typed = {"url": url, "watch_topics": watch_topics, "unsure_below": unsure_below}
+        try:
+            unsure = confidence_of(unsure_below)
+            hook = service.set_webhook(info["name"], url, split_topics(watch_topics), unsure, new_secret)
+        except PodtwinError as e:
+            return creator_person_page(request, info, 400, webhook_error=f"Not saved: {e}", webhook_form=typed)
+        if "secret" in hook:  # made now: shown this once, as the API does
+            return creator_person_page(request, info, webhook_notice="saved", secret=hook["secret"])
+        return RedirectResponse(f"/creator/people/{info['slug']}?webhook=saved#webhook", 303)
+
+    @app.post("/creator/people/{person}/webhook/delete", response_class=HTMLResponse, include_in_schema=False)
+    def creator_delete_webhook(request: Request, person: str):
+        """Remove the twin's webhook: no more events; those not yet delivered are given up."""
+        if not signed_in(request):
+            return page(request, "login.html", 401, next=f"/creator/people/{person}")
+        info = service.person(person, creator=True)
+        try:
+            service.delete_webhook(info["name"])
+        except PodtwinError as e:
+            return creator_person_page(request, info, 404, webhook_error=f"Nothing to remove: {e}")
+        return RedirectResponse(f"/creator/people/{info['slug']}?webhook=removed#webhook", 303)
 
     # -- correcting answers: marks, pins and blocks, the audit and undo ------------------------
 
