@@ -147,7 +147,7 @@ def test_the_creator_pins_an_answer_and_hears_of_a_flag(browser: Browser, flow_s
         data = receiver.events[0]["data"]
         assert data["question_id"] == again["question_id"] and data["reason"] == "Not how I would put it"
         me.goto("/creator/people/mark-zuckerberg")
-        event = me.locator("table.events tbody tr", has_text="flagged").first
+        event = me.locator("ol.events li.event", has_text="flagged").first
         expect(event).to_contain_text("delivered")
         expect(me.locator("table.corrections")).to_contain_text("in use")
         shot(me, "creator-person.png")

@@ -81,6 +81,11 @@ def test_a_pin_answers_its_question_and_paraphrases_and_says_the_creator_chose_i
         assert reply["disclosure"]  # still an AI, and says so
         texts = [s["text"] for s in sentences_of(service, episode)[first : last + 1]]
         assert reply["citations"][0]["quote"].lower().split()[:3] == " ".join(texts).lower().split()[:3]
+    why = service.question_why(reply["question_id"])["why"]  # the creator sees which pin, and how close
+    pins = next(c for c in why["checks"] if c["name"] == "creator_pins")
+    assert pins["outcome"] == "pinned" and pins["detail"]["pin"]["id"] == pin["id"]
+    assert 0 < pins["detail"]["pin"]["score"] <= 1
+    assert [s["sentence"] for s in why["quoted"][0]["sentences"]] == list(range(first, last + 1))
     other = service.ask(ELON, UNRELATED)
     assert not other["chosen_by_creator"] and other["pin_id"] is None
     service.remove_correction(pin["id"], "tests")
@@ -126,6 +131,9 @@ def test_a_block_keeps_an_excerpt_out_of_the_answers_to_that_question(service):
     blocked = {(c["episode_id"], i) for i in range(c["sentence"], c["last_sentence"] + 1)}
     again = service.ask(ELON, question)
     assert again["blocks_applied"] == [block["id"]]
+    checks = {c["name"]: c for c in service.question_why(again["question_id"])["why"]["checks"]}
+    assert checks["creator_pins"]["outcome"] == "blocked"
+    assert [b["id"] for b in checks["creator_pins"]["detail"]["blocks"]] == [block["id"]]
     assert not cited_sentences(again) & blocked
     # another question may still quote those words
     service.remove_correction(block["id"], "tests")

@@ -24,7 +24,10 @@ from podtwin.twin.persona import Persona
 
 ANSWERED = ("Elon Musk", "what do you think about open sourcing AI?")
 ABSTAINED = ("Mark Zuckerberg", "which sushi restaurant do you like best?")
-STEPS = ["disclosure", "off_limits", "in_record", "speaker_gate", "questions_to_you", "echo", "quotable", "premise"]
+STEPS = [
+    "disclosure", "off_limits", "creator_pins", "in_record", "speaker_gate", "questions_to_you", "echo", "quotable",
+    "premise",
+]
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,6 @@ class Citation:
     episode_id: int
     episode_number: int | None
     title: str | None
-    passage_id: int | None = None  # a pin names sentences, not a passage
     speaker: str
     source_file: str
     start_char: int
