@@ -1016,11 +1016,13 @@ def _sentence_rows(db, episode_id: int, first: int, last: int) -> list[_Row]:
 class _Gate:
     """What may be quoted, and how well a sentence answers: the checks and the scores of one reply."""
 
-    def __init__(self, library, persona: Persona, vector, embedder, blocked: set[tuple[int, int]]) -> None:
+    def __init__(
+        self, library, persona: Persona, vector, embedder, blocked: set[tuple[int, int]] | None = None
+    ) -> None:
         from podtwin.speakers.calibration import default_calibration
 
         self.library, self.persona, self.vector, self.embedder = library, persona, vector, embedder
-        self.blocked = blocked
+        self.blocked = blocked or set()  # (episode id, sentence index) the creator blocked for this question
         self.threshold = default_calibration().threshold
         self.sims: dict[str, float] = {}
         self.counts: dict[int, Counter] = {}

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -481,7 +481,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     def creator_mark(
         request: Request,
         question_id: Annotated[int, PathParam(ge=1, le=2**53)],
-        mark: Annotated[str, Form(pattern="^(good|wrong|clear)$")],
+        mark: Annotated[Literal["good", "wrong", "clear"], Form()],
         next: Annotated[str, Form(max_length=500)] = "",
     ):
         if not signed_in(request):
@@ -493,7 +493,7 @@ def add_pages(app: FastAPI, service: Service) -> None:
     def creator_pin_or_block(
         request: Request,
         question_id: Annotated[int, PathParam(ge=1, le=2**53)],
-        kind: Annotated[str, Form(pattern="^(pin|block)$")],
+        kind: Annotated[Literal["pin", "block"], Form()],
         episode_id: Annotated[int, Form(ge=0, le=2**53)],
         first_sentence: Annotated[int, Form(ge=0, le=100_000_000)],
         last_sentence: Annotated[int, Form(ge=0, le=100_000_000)],
