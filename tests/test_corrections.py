@@ -18,6 +18,7 @@ from podtwin.search.index import embed_missing
 from podtwin.server import create_app
 from podtwin.speakers.calibration import default_calibration
 from podtwin.store.library import Library
+from podtwin.store.people import record_correction
 
 ELON = "Elon Musk"
 MARS = "What do you think about going to Mars?"
@@ -266,6 +267,16 @@ def test_pins_follow_their_words_across_reingest_and_say_when_they_are_gone(tmp_
         shown = next(c for c in service.corrections("Grace Hopper") if c["id"] == pin["id"])
         assert shown["status"] == "in use" and shown["gone_since"] is None
         assert service.ask("Grace Hopper", question)["pin_id"] == pin["id"]
+
+        # the person renamed: the pin, its audit and the replies follow the name, a re-ingest too
+        with Library(db) as library, library.atomic() as conn:
+            record_correction(conn, "rename", {"name": "Grace Hopper", "to": "Grace B. Hopper"})
+        for _ in range(2):
+            assert [c["id"] for c in service.corrections("Grace B. Hopper")] == [pin["id"]]
+            assert service.changes("Grace B. Hopper")[-1]["action"] == "pin"
+            assert service.ask("Grace B. Hopper", question)["pin_id"] == pin["id"]
+            write(transcript, opening=True)
+            reingest(db, transcript)
     finally:
         service.close()
 
