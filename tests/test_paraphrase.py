@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from podtwin.lab.train_paraphrase import (
-    TARGET_FALSE_MATCH,
     TARGET_RECALL,
     evaluate,
     fit,
@@ -79,20 +78,12 @@ def test_the_shipped_model_is_the_labs_fit_on_tune(pairs, vectors, measured):
             assert refitted[purpose][key] == pytest.approx(measured[purpose][key], abs=1e-3), (purpose, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18's targets are not met yet (docs/benchmarks.md): the query embedding sees a "
-    "question's subject, not what it asks, and the lexical features only partly make up for it",
-)
-def test_measure_figures_meet_the_issue_targets(measured):
-    assert measured["pin"]["recall"] >= TARGET_RECALL, measured["pin"]
-    assert measured["pin"]["false_match"] <= TARGET_FALSE_MATCH, measured["pin"]
-
-
 def test_measure_figures_hold_what_was_measured(measured):
     """Measured on the measure pairs when the model was fitted: a pin reaches 0.389 of the
     paraphrases with 0.106 of the other questions matched; a block 0.981 with 0.655. These
-    bounds keep those figures from sliding while the targets are not met."""
+    bounds keep those figures from sliding. The issue's targets (0.9 of paraphrases, at most
+    0.05 of the rest) are not met, and no expected failure stands in for
+    them here: docs/benchmarks.md gives every design measured."""
     assert measured["paraphrases"] >= 30 and measured["non_paraphrases"] >= 30
     assert measured["pin"]["false_match"] <= 0.15, measured["pin"]
     assert measured["pin"]["recall"] >= 0.3, measured["pin"]
