@@ -197,21 +197,13 @@ class RateLimit:
 
     def __init__(self, app, per_minute: int) -> None:
         self.app, self.per_minute = app, per_minute
-        self.windows: dict[str, tuple[int, int]] = {}
-        self.lock = threading.Lock()
+        self.window = Window(per_minute)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.per_minute:
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("?", 0))[0]
-        window = int(time.monotonic() // 60)
-        with self.lock:
-            start, count = self.windows.get(client, (window, 0))
-            count = count + 1 if start == window else 1
-            self.windows[client] = (window, count)
-            if len(self.windows) > 100_000:  # forget old clients rather than grow without end
-                self.windows = {c: w for c, w in self.windows.items() if w[0] == window}
-        if count > self.per_minute:
+        if not self.window.allow(client):
             return await _send_json(send, 429, {"error": "too many requests; try again in a minute"}, retry=True)
         return await self.app(scope, receive, send)
 

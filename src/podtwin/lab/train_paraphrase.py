@@ -32,6 +32,7 @@ from podtwin.twin.paraphrase import (
     PARAPHRASE_MODEL,
     ParaphraseModel,
     load_paraphrase_model,
+    model_from_json,
     pair_features,
     paraphrase_score,
 )
@@ -170,18 +171,6 @@ def lab_scores(tune: list[dict], pairs: list[dict], vectors: Vectors) -> np.ndar
     x, y = feature_matrix(tune, vectors), np.array([p["match"] for p in tune])
     fitted = fit_logistic(x, y, [p["group"] for p in tune])
     return fitted["model"].predict_proba((feature_matrix(pairs, vectors) - fitted["mean"]) / fitted["scale"])[:, 1]
-
-
-def model_from_json(data: dict) -> ParaphraseModel:
-    return ParaphraseModel(
-        features=tuple(data["features"]),
-        mean=np.array(data["mean"], dtype=float),
-        scale=np.array(data["scale"], dtype=float),
-        weights=np.array(data["weights"], dtype=float),
-        bias=float(data["bias"]),
-        pin_threshold=float(data["pin_threshold"]),
-        block_threshold=float(data["block_threshold"]),
-    )
 
 
 def scores_of(model: ParaphraseModel, pairs: list[dict], vectors: Vectors) -> np.ndarray:

@@ -41,6 +41,7 @@ __all__ = [
     "PARAPHRASE_MODEL",
     "ParaphraseModel",
     "load_paraphrase_model",
+    "model_from_json",
     "pair_features",
     "paraphrase_score",
     "same_question",
@@ -200,6 +201,11 @@ def _load(path: Path) -> ParaphraseModel:
     data = json.loads(path.read_text())
     if list(data["features"]) != FEATURES:
         raise ValueError(f"{path}: fitted on features {data['features']}, this code computes {FEATURES}")
+    return model_from_json(data)
+
+
+def model_from_json(data: dict) -> ParaphraseModel:
+    """A model from its JSON (paraphrase.json's keys)."""
     return ParaphraseModel(
         features=tuple(data["features"]),
         mean=np.array(data["mean"], dtype=float),
