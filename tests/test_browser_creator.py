@@ -112,7 +112,7 @@ def test_the_creator_pins_an_answer_and_hears_of_a_flag(browser: Browser, flow_s
         expect(me.locator("h1")).to_have_text(f"{ZUCK}'s twin")
         me.locator("a", has_text="What people ask").click()
         expect(me.locator("svg").first).to_be_visible()
-        expect(me.locator("body")).to_contain_text("1")  # the question just asked is counted
+        expect(me.locator("p.count", has_text="question").first).to_contain_text("1 question on 1 day")  # the one asked
         shot(me, "creator-insights.png")
         me.go_back()
 

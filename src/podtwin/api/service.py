@@ -343,13 +343,9 @@ class Service:
     def question(self, question_id: int) -> dict:
         """One logged question with its reply and the creator's mark on it (404 if none)."""
         from podtwin.store.answer_corrections import mark_of
-        from podtwin.store.questions import logged_question
 
+        shown = {k: v for k, v in self.question_why(question_id).items() if k != "why"}  # the trace: question_why
         with self.library() as library:
-            found = logged_question(library.db, question_id)
-            if found is None:
-                raise NotFound(f"no question {question_id}")
-            shown = {k: v for k, v in found.items() if k != "why"}  # the trace: question_why
             return {**file_names(shown), "mark": mark_of(library.db, question_id)}
 
     def mark(self, question_id: int, mark: str | None, who: str) -> dict:
@@ -421,7 +417,7 @@ class Service:
 
     def _shown_correction(self, c: dict) -> dict:
         from podtwin.store.sentences import sentence_rows
-        from podtwin.twin.corrections import unusable_reason
+        from podtwin.twin.quoting import unusable_reason
 
         c = {k: v for k, v in c.items() if k != "question_vector"}
         c["excerpt"] = " ".join(c["sentences"])

@@ -13,23 +13,15 @@ the stored pin, the matcher and its threshold (twin.paraphrase) and the reply.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
 
 from podtwin.store.library import Library
 
-__all__ = ["PAIRS", "evaluate_pins", "load_pairs"]
+__all__ = ["evaluate_pins"]
 
-PAIRS = Path(__file__).with_name("data") / "paraphrase_pairs.jsonl"
 EXCERPT_QUERY = "what I believe about the future"
-
-
-def load_pairs(split: str | None = None, path: Path = PAIRS) -> list[dict]:
-    """The labelled question pairs ({a, b, match, split, group}), of one split or all."""
-    pairs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [p for p in pairs if split is None or p["split"] == split]
 
 
 def evaluate_pins(
@@ -37,8 +29,9 @@ def evaluate_pins(
 ) -> dict:
     """Pin and block rates over the split's pairs, on a copy of the library (left as it was)."""
     from podtwin.api.service import Service
+    from podtwin.lab.train_paraphrase import load_pairs
 
-    pairs = load_pairs(split)[:limit]
+    pairs = load_pairs(split=split)[:limit]
     with tempfile.TemporaryDirectory(prefix="podtwin-eval-pins-") as tmp:
         copy = Path(tmp) / "pins.db"
         with Library(library_path, create=False) as source, Library(copy) as target:

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from podtwin.search.query import Filters, search
-from podtwin.twin.answer import ANSWER_KINDS, CALIBRATION, CANDIDATE_PASSAGES, FEATURES, TOPIC_TEMPLATE, evidence
+from podtwin.twin.answer import CALIBRATION, CANDIDATE_PASSAGES, FEATURES, TOPIC_TEMPLATE, evidence
 from podtwin.twin.cases import case_persona, load_cases
+from podtwin.twin.quoting import ANSWER_KINDS
 from podtwin.twin.text import resolve_followup
 
 POSITIVE = ("answer", "false_premise")

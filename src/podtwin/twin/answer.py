@@ -61,8 +61,9 @@ from podtwin.store.sentences import (
     source_slice,
     source_text,
 )
-from podtwin.twin.corrections import Matched, matching_corrections, unusable_reason
+from podtwin.twin.corrections import Matched, matching_corrections
 from podtwin.twin.persona import Persona, episode_ids, load_persona
+from podtwin.twin.quoting import ANSWER_KINDS, quoting_threshold, unusable_reason
 from podtwin.twin.text import case_counts, clean_spoken, display_text, numbers_in, resolve_followup
 
 if TYPE_CHECKING:
@@ -99,9 +100,6 @@ QUESTION_PENALTY = 0.1
 # otherwise quote it back as the guest's words.
 ECHO_COSINE = 0.9
 NEAREST_TOPICS = 3
-# Only ordinary speech answers: never an intro, a sponsor read, a hand-off or a sign-off (the
-# host's included), and not a cold open either (a clip of the conversation, quoted there).
-ANSWER_KINDS = ("conversation",)
 # One coherent answer: a block is a window of consecutive sentences of one turn (a single
 # sentence only when the turn has no more to give), the main block first, then up to MAX_ALSO
 # blocks from other turns whose windows score within ALSO_MARGIN of it. Windows are ranked by
@@ -1019,11 +1017,9 @@ class _Gate:
     def __init__(
         self, library, persona: Persona, vector, embedder, blocked: set[tuple[int, int]] | None = None
     ) -> None:
-        from podtwin.speakers.calibration import default_calibration
-
         self.library, self.persona, self.vector, self.embedder = library, persona, vector, embedder
         self.blocked = blocked or set()  # (episode id, sentence index) the creator blocked for this question
-        self.threshold = default_calibration().threshold
+        self.threshold = quoting_threshold()
         self.sims: dict[str, float] = {}
         self.counts: dict[int, Counter] = {}
         self._keep: frozenset[str] | None = None

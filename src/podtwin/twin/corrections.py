@@ -23,16 +23,16 @@ import numpy as np
 from podtwin.errors import CorrectionError
 from podtwin.store.answer_corrections import corrections_of, question_vectors
 from podtwin.store.sentences import sentence_rows
+from podtwin.twin.quoting import unusable_reason
 
 if TYPE_CHECKING:
     from podtwin.search.embed import Embedder
 
-__all__ = ["CorrectionError", "Matched", "check_excerpt", "matching_corrections", "unusable_reason"]
+__all__ = ["CorrectionError", "Matched", "check_excerpt", "matching_corrections"]
 
 PIN_SENTENCES = 12  # a pin is an answer: a few sentences, not a whole turn
 BLOCK_SENTENCES = 60  # a block may cover a long stretch the creator never wants quoted
-ANSWER_KINDS = ("conversation",)
-_SPEAKER, _TEXT, _CONFIDENCE, _KIND, _IDX = 1, 5, 8, 10, 0
+_SPEAKER, _TEXT = 1, 5  # columns of store.sentences.sentence_rows
 
 
 @dataclass
@@ -48,12 +48,6 @@ class Matched:
     def blocked(self) -> set[tuple[int, int]]:
         """(episode id, sentence index) of every blocked sentence."""
         return {(b["episode_id"], i) for b in self.blocks for i in range(b["first_sentence"], b["last_sentence"] + 1)}
-
-
-def quoting_threshold() -> float:
-    from podtwin.speakers.calibration import default_calibration
-
-    return default_calibration().threshold
 
 
 def check_excerpt(db: sqlite3.Connection, person: str, kind: str, episode_id: int, first: int, last: int) -> list[str]:
@@ -75,24 +69,6 @@ def check_excerpt(db: sqlite3.Connection, person: str, kind: str, episode_id: in
     elif not any(r[_SPEAKER] == person for r in rows):
         raise CorrectionError(f"this excerpt holds none of {person}'s words: the twin never quotes it")
     return [r[_TEXT] for r in rows]
-
-
-def unusable_reason(rows: list[tuple], person: str) -> str | None:
-    """Why these sentence rows (store.sentences.sentence_rows) may not answer as the person's
-    words, or None when they may."""
-    threshold = quoting_threshold()
-    for r in rows:
-        if r[_SPEAKER] != person:
-            who = r[_SPEAKER] or "no one known"
-            return f"sentence {r[_IDX]} is {who}'s words, not {person}'s"
-        if r[_CONFIDENCE] < threshold:
-            return (
-                f"who spoke sentence {r[_IDX]} is uncertain (confidence {r[_CONFIDENCE]:.2f}, below "
-                f"{threshold:.2f}); confirm its speaker in the speakers review first"
-            )
-        if r[_KIND] not in ANSWER_KINDS:
-            return f"sentence {r[_IDX]} is not the conversation but part of the {r[_KIND]}"
-    return None
 
 
 def matching_corrections(
